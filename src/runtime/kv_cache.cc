@@ -1,0 +1,94 @@
+#include "runtime/kv_cache.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "util/half.h"
+
+namespace st {
+
+const char* KvTypeName(KvType t) { return t == KvType::kF16 ? "f16" : "f32"; }
+
+namespace {
+
+size_t ElemBytes(KvType t) { return t == KvType::kF16 ? 2 : 4; }
+
+void Put(KvType t, const float* src, size_t n, uint8_t* dst) {
+  if (t == KvType::kF32) {
+    std::memcpy(dst, src, n * 4);
+    return;
+  }
+  auto* d = reinterpret_cast<uint16_t*>(dst);
+  for (size_t i = 0; i < n; ++i) d[i] = FloatToHalf(src[i]);
+}
+
+void Get(KvType t, const uint8_t* src, size_t n, float* dst) {
+  if (t == KvType::kF32) {
+    std::memcpy(dst, src, n * 4);
+    return;
+  }
+  const auto* s = reinterpret_cast<const uint16_t*>(src);
+  for (size_t i = 0; i < n; ++i) dst[i] = HalfToFloat(s[i]);
+}
+
+}  // namespace
+
+KvCache::KvCache(const ModelConfig& c, uint32_t n_ctx, KvType type)
+    : n_ctx_(n_ctx), type_(type), k_dim_(c.k_dim()), v_dim_(c.v_dim()), layers_(c.n_layer) {
+  for (uint32_t il = 0; il < c.n_layer; ++il) {
+    Layer& L = layers_[il];
+    L.sliding = c.IsSlidingLayer(il);
+    L.capacity = L.sliding ? std::min(c.sliding_window, n_ctx) : n_ctx;
+    L.k.resize(static_cast<size_t>(L.capacity) * k_dim_ * ElemBytes(type));
+    L.v.resize(static_cast<size_t>(L.capacity) * v_dim_ * ElemBytes(type));
+  }
+}
+
+uint32_t KvCache::FirstVisible(uint32_t il, uint32_t pos) const {
+  const Layer& L = layers_[il];
+  if (!L.sliding) return 0;
+  return pos + 1 >= L.capacity ? pos + 1 - L.capacity : 0;
+}
+
+void KvCache::Store(uint32_t il, uint32_t pos, const float* k, const float* v) {
+  Layer& L = layers_[il];
+  const size_t slot = pos % L.capacity;
+  Put(type_, k, k_dim_, L.k.data() + slot * k_dim_ * ElemBytes(type_));
+  Put(type_, v, v_dim_, L.v.data() + slot * v_dim_ * ElemBytes(type_));
+}
+
+void KvCache::LoadKey(uint32_t il, uint32_t pos, float* k) const {
+  const Layer& L = layers_[il];
+  Get(type_, L.k.data() + (pos % L.capacity) * k_dim_ * ElemBytes(type_), k_dim_, k);
+}
+
+void KvCache::LoadValue(uint32_t il, uint32_t pos, float* v) const {
+  const Layer& L = layers_[il];
+  Get(type_, L.v.data() + (pos % L.capacity) * v_dim_ * ElemBytes(type_), v_dim_, v);
+}
+
+uint64_t KvCache::bytes() const {
+  uint64_t n = 0;
+  for (const Layer& L : layers_) n += L.k.size() + L.v.size();
+  return n;
+}
+
+std::string KvCache::Describe() const {
+  uint32_t n_global = 0, n_sliding = 0, window = 0;
+  for (const Layer& L : layers_) {
+    if (L.sliding) {
+      ++n_sliding;
+      window = L.capacity;
+    } else {
+      ++n_global;
+    }
+  }
+  std::string s = fmt::format("KV cache: {:.1f} MiB ({}; {} global layers x {} positions", bytes() / 1048576.0,
+                              KvTypeName(type_), n_global, n_ctx_);
+  if (n_sliding > 0) s += fmt::format(", {} sliding layers x {} (ring buffer)", n_sliding, window);
+  return s + ")";
+}
+
+}  // namespace st

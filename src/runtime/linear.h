@@ -1,0 +1,40 @@
+// Matrix-vector products through the kernel table, split across the thread pool by rows.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/kernel_table.h"
+#include "model/model_weights.h"
+#include "util/thread_pool.h"
+
+namespace st {
+
+// An f32 input vector and its conversions to the activation formats the kernels consume, each made
+// at most once (Q, K and V, or gate and up, share one quantized input).
+class Activation {
+ public:
+  // REQUIRES: x outlives this object and is not modified while it is in use.
+  Activation(const KernelTable& kernels, const float* x, int64_t n) : kernels_(kernels), x_(x), n_(n) {}
+
+  const float* f32() const { return x_; }
+  int64_t size() const { return n_; }
+  // The input in `act_type` (F32 returns the original pointer).
+  const void* As(GgmlType act_type);
+
+ private:
+  const KernelTable& kernels_;
+  const float* x_;
+  int64_t n_;
+  std::vector<uint8_t> q8_0_;
+  bool have_q8_0_ = false;
+};
+
+// out[r] = W[r] · x for r in [row_begin, row_end). With a pool, rows are split across threads; each
+// row is computed by exactly one thread with the same kernel, so the result is thread-count
+// independent.
+void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, Activation& x, float* out);
+void MatVecRows(const KernelTable& kernels, const WeightMatrix& w, Activation& x, int64_t row_begin,
+                int64_t row_end, float* out);
+
+}  // namespace st
