@@ -15,10 +15,16 @@ Tolerances (documented in tests/README.md):
   f32/f16/bf16 weights: the engine computes in f32 with f32 activations; the reference in float64
     from the same dequantized weights. With --kv-type f32: max |dlogit| <= 1e-3 and identical
     greedy tokens.
-  q8_0/q4_0 weights: the engine quantizes every matmul input to Q8_0 (as llama.cpp). Against the
-    reference *emulating* that (--emulate): max |dlogit| <= 2e-2 (an activation that lands within
-    f32-vs-f64 rounding of a Q8_0 rounding boundary may round the other way), mean KL <= 1e-4.
-    Against the plain float64 reference: mean KL <= 2e-2 and top-1 agreement >= 95%.
+  q8_0/q4_0 weights: the engine quantizes every matmul input to Q8_0 (as llama.cpp) and computes
+    in f32. An activation within f32-vs-float64 rounding of a Q8_0 rounding boundary rounds the
+    other way (a full quantization step, 1/127 of its block's maximum), and that small change can
+    in turn flip a near-tie in the router's top-k, after which that position (and, through the
+    global layers' KV cache, later ones) use a different expert. So the check is statistical, as
+    the issue asks: mean KL(ref || engine) per position and top-1 agreement >= 95%.
+      against the reference emulating the engine's Q8_0 inputs and F16 KV (--emulate): mean KL
+        <= 1e-3 (measured: 5e-14 .. 5e-5; most positions agree to 1e-6 in the logits);
+      against the plain float64 reference: mean KL <= 5e-3 (measured: 7e-9 .. 1.2e-3).
+    Kernel-level bugs give KL far above these (the kernel tests check each kernel tightly).
 """
 import argparse
 import json
@@ -90,15 +96,13 @@ def main():
         ref_cmd += ["--emulate-engine", "--kv-type", args.kv_type]
     run(ref_cmd)
 
-    cmp = [sys.executable, os.path.join(ref_dir, "compare_logits.py"), "--engine", engine_npy, "--reference", ref_npy]
+    cmp = [sys.executable, os.path.join(ref_dir, "compare_logits.py"), engine_npy, ref_npy]
     expect_tokens = ["--n-prompt", str(args.n_prompt), "--expect-tokens", ",".join(map(str, generated))]
     if args.type not in QUANTIZED:
         cmp += ["--max-abs", "1e-3"] + expect_tokens
-    elif args.emulate:
-        cmp += ["--max-abs", "2e-2", "--max-mean-kl", "1e-4"] + expect_tokens
     else:
-        # Without emulation a near-tie may flip a greedy choice; agreement is measured instead.
-        cmp += ["--max-mean-kl", "2e-2", "--min-top1", "0.95"]
+        # A near-tie may flip a greedy choice; agreement is measured instead (see the docstring).
+        cmp += ["--max-mean-kl", "1e-3" if args.emulate else "5e-3", "--min-top1", "0.95"]
     r = subprocess.run(cmp, capture_output=True, text=True)
     sys.stdout.write(r.stdout)
     sys.stderr.write(r.stderr)
