@@ -16,7 +16,48 @@ Result<std::unique_ptr<Decoder>> Decoder::Create(const Model& model, const Decod
   if (options.n_threads < 1 || options.n_threads > 1024) {
     return InvalidArgument(fmt::format("thread count {} is outside 1..1024", options.n_threads));
   }
-  return std::unique_ptr<Decoder>(new Decoder(model, options, n_ctx));
+  std::unique_ptr<Decoder> d(new Decoder(model, options, n_ctx));
+  ST_RETURN_IF_ERROR(d->Plan(options));
+  return d;
+}
+
+Status Decoder::Plan(const DecoderOptions& options) {
+  const ModelConfig& c = config_;
+  MemoryPlanInput in;
+  in.limit = options.memory_limit;
+  in.expert_weights = model_.ExpertBytes();
+  in.non_expert_weights = model_.NonExpertBytes();
+  in.kv_cache = kv_.bytes();
+  in.scratch = sizeof(float) * (x_.size() + xn_.size() + q_.size() + k_.size() + v_.size() + attn_.size() +
+                                scores_.size() + logits_.size() + 4 * c.n_ff_exp + 2 * c.n_embd);
+  in.baseline = CurrentRss();
+  const ExpertLayout layout = ExpertLayout::FromGguf(model_);
+  in.slot_bytes = OffloadedExperts::SlotBytes(layout);
+  in.total_experts = static_cast<uint64_t>(c.n_layer) * c.n_expert;
+  in.min_slots = 2ull * c.n_expert_used;
+  if (options.expert_cache_experts > 0) {
+    if (options.expert_cache_experts < in.min_slots) {
+      return InvalidArgument(fmt::format("--expert-cache {} is below the minimum of {} experts (2 x experts per token)",
+                                         options.expert_cache_experts, in.min_slots));
+    }
+    plan_.input = in;
+    plan_.offload = true;
+    plan_.n_slots = std::min(options.expert_cache_experts, in.total_experts);
+    plan_.expert_cache_bytes = plan_.n_slots * in.slot_bytes;
+    plan_.resident = in.baseline + in.margin + in.non_expert_weights + in.kv_cache + in.scratch;
+  } else {
+    ST_ASSIGN_OR_RETURN(plan_, PlanMemory(in));
+  }
+  if (!plan_.offload) {
+    experts_ = std::make_unique<InMemoryExperts>(model_);
+    return Status::Ok();
+  }
+  OffloadOptions o = options.offload;
+  o.cache_bytes = plan_.expert_cache_bytes;
+  ST_ASSIGN_OR_RETURN(std::unique_ptr<OffloadedExperts> off, OffloadedExperts::Create(model_, o));
+  experts_ = std::move(off);
+  lookahead_ = options.lookahead && c.n_layer > 1;
+  return Status::Ok();
 }
 
 Decoder::Decoder(const Model& model, const DecoderOptions& options, uint32_t n_ctx)
@@ -64,7 +105,7 @@ Result<const float*> Decoder::Forward(int32_t token, uint32_t pos) {
     Route(il);             // 1. router on the raw layer input picks experts first
     PrefetchExperts(il);   // 2. ...so their weights can load while attention runs
     Attention(il, pos);    // 3. x += Attn(RMSNorm(x) * attn_norm)
-    MoeFfn(il);            // 4. x += sum_j w_j * ReGLU-expert_j(RMSNorm(x) * ffn_norm)
+    ST_RETURN_IF_ERROR(MoeFfn(il));  // 4. x += sum_j w_j * ReGLU-expert_j(RMSNorm(x) * ffn_norm)
   }
   LmHead();                // 5. logits = W_out · (RMSNorm(x) * output_norm)
   ++stats_.tokens;
@@ -80,9 +121,18 @@ void Decoder::Route(uint32_t il) {
 }
 
 void Decoder::PrefetchExperts(uint32_t il) {
-  // Experts are memory-mapped and fully resident here; an offloading expert store starts its reads
-  // at this point (see the expert cache).
-  (void)il;
+  // In memory this does nothing. Offloaded, the missing experts start loading now and arrive while
+  // attention runs (the reason the router comes first).
+  experts_->Prefetch(il, selection_.experts);
+  if (lookahead_ && il + 1 < config_.n_layer) {
+    // The next layer's router applied to this layer's input: x changes little across one layer,
+    // so this is a good guess of its experts, and reading them now hides more of the disk.
+    Activation in(kernels_, x_.data(), config_.n_embd);
+    MatVec(kernels_, pool_.get(), w_.layers[il + 1].router, in, router_logits_.data());
+    SelectExperts(router_logits_.data(), static_cast<int32_t>(config_.n_expert),
+                  static_cast<int32_t>(config_.n_expert_used), config_.gating, &lookahead_selection_);
+    experts_->Lookahead(il + 1, lookahead_selection_.experts);
+  }
 }
 
 }  // namespace st

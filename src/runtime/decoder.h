@@ -14,6 +14,9 @@
 
 #include "kernels/kernel_table.h"
 #include "model/model.h"
+#include "offload/expert_source.h"
+#include "offload/memory_plan.h"
+#include "offload/offloaded_experts.h"
 #include "runtime/kv_cache.h"
 #include "runtime/router.h"
 #include "smallthinker/status.h"
@@ -25,6 +28,14 @@ struct DecoderOptions {
   uint32_t n_ctx = 4096;         // context length; 0 = the model's training context
   KvType kv_type = KvType::kF16;
   int n_threads = 1;
+  // --memory-limit in bytes (0 = none). When the model does not fit, experts are offloaded: read
+  // from disk into a cache of what the budget leaves after the resident parts (memory_plan.h).
+  uint64_t memory_limit = 0;
+  OffloadOptions offload;        // cache policy, reader, expert file (cache_bytes comes from the plan)
+  bool lookahead = true;         // offloaded: also prefetch the next layer's likely experts
+  // Forces offloading with a cache of this many experts, whatever the budget (ablations, tests);
+  // 0 = decide from memory_limit.
+  uint64_t expert_cache_experts = 0;
 };
 
 // Running counters, for reports and benchmarks.
@@ -50,15 +61,18 @@ class Decoder {
   const DecoderStats& stats() const { return stats_; }
   uint32_t n_ctx() const { return kv_.n_ctx(); }
   const KernelTable& kernels() const { return kernels_; }
+  const MemoryPlan& memory_plan() const { return plan_; }
+  const ExpertSource& experts() const { return *experts_; }
 
  private:
   Decoder(const Model& model, const DecoderOptions& options, uint32_t n_ctx);
+  Status Plan(const DecoderOptions& options);
 
   // The blocks of one layer, in the order Forward calls them.
   void Route(uint32_t il);                 // router.cc:  x -> selection_
   void PrefetchExperts(uint32_t il);       // the prefetch point (experts are known before attention)
   void Attention(uint32_t il, uint32_t pos);  // attention.cc: x += Attn(RMSNorm(x))
-  void MoeFfn(uint32_t il);                // moe_ffn.cc: x += sum_j w_j * Expert_j(RMSNorm(x))
+  Status MoeFfn(uint32_t il);              // moe_ffn.cc: x += sum_j w_j * Expert_j(RMSNorm(x))
   void LmHead();                           // lm_head.cc: logits_ = W_out · RMSNorm(x)
 
   const Model& model_;
@@ -68,6 +82,10 @@ class Decoder {
   std::unique_ptr<ThreadPool> pool_;
   KvCache kv_;
   DecoderStats stats_;
+  MemoryPlan plan_;
+  std::unique_ptr<ExpertSource> experts_;
+  bool lookahead_ = false;
+  ExpertSelection lookahead_selection_;  // the next layer's likely experts
 
   // Scratch, sized once. Shapes in the glossary of model_config.h.
   std::vector<float> x_;          // [E] residual stream

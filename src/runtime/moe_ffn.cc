@@ -10,7 +10,7 @@
 
 namespace st {
 
-void Decoder::MoeFfn(uint32_t il) {
+Status Decoder::MoeFfn(uint32_t il) {
   const LayerWeights& L = w_.layers[il];
   const ModelConfig& c = config_;
   const int64_t E = c.n_embd, F = c.n_ff_exp;
@@ -23,9 +23,16 @@ void Decoder::MoeFfn(uint32_t il) {
   for (size_t j = 0; j < selection_.experts.size(); ++j) {
     const int32_t e = selection_.experts[j];
     const float weight = selection_.weights[j];
-    const WeightMatrix gate = L.gate_exps.Expert(e);  // rows F, cols E
-    const WeightMatrix up = L.up_exps.Expert(e);      // rows F, cols E
-    const WeightMatrix down = L.down_exps.Expert(e);  // normal: rows E, cols F; transposed: rows F, cols E
+    // The expert's weights: mapped, or (offloaded) waiting here for a read started at the prefetch point.
+    auto acquired = experts_->Acquire(il, e);
+    if (!acquired.ok()) {  // a failed read: give back this layer's reservations and stop
+      for (size_t r = j; r < selection_.experts.size(); ++r) experts_->Release(il, selection_.experts[r]);
+      return acquired.status();
+    }
+    const ExpertWeights& ew = *acquired;
+    const WeightMatrix& gate = ew.gate;  // rows F, cols E
+    const WeightMatrix& up = ew.up;      // rows F, cols E
+    const WeightMatrix& down = ew.down;  // normal: rows E, cols F; transposed: rows F, cols E
 
     // hidden = ReLU(Gate·u) ⊙ (Up·u); up rows only for active neurons.      [F]
     MatVec(kernels_, pool_.get(), gate, u, gate_.data());
@@ -53,9 +60,11 @@ void Decoder::MoeFfn(uint32_t il) {
       Activation h(kernels_, hidden_.data(), F);
       MatVec(kernels_, pool_.get(), down, h, expert_out_.data());
     }
+    experts_->Release(il, e);
     for (int64_t i = 0; i < E; ++i) moe_out_[i] += weight * expert_out_[i];
   }
   for (int64_t i = 0; i < E; ++i) x_[i] += moe_out_[i];
+  return Status::Ok();
 }
 
 }  // namespace st

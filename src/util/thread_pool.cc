@@ -41,7 +41,8 @@ void ThreadPool::WorkerLoop(int index) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen) {
       ST_CPU_RELAX();
-      if (++spins % 1024 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) {
+      if (++spins % 256 == 0) std::this_thread::yield();
+      if (spins % 1024 == 0 && std::chrono::steady_clock::now() - start > kSpinTime) {
         std::unique_lock<std::mutex> lock(mu_);
         sleepers_.fetch_add(1);
         cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
@@ -70,7 +71,12 @@ void ThreadPool::Run(const std::function<void(int)>& fn) {
   }
   if (sleepers_.load() > 0) cv_.notify_all();
   fn(0);
-  while (pending_.load(std::memory_order_acquire) != 0) ST_CPU_RELAX();
+  // Wait for the workers. Yield now and then: on an oversubscribed machine a worker may be
+  // descheduled, and pure spinning would burn the time slice it needs.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    ST_CPU_RELAX();
+    if (spins % 256 == 255) std::this_thread::yield();
+  }
   job_ = nullptr;
 }
 

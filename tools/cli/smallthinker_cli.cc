@@ -6,28 +6,23 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/exit_codes.h"
-#include "model/model.h"
-#include "runtime/decoder.h"
+#include "common/run_options.h"
 #include "util/npy.h"
 
 namespace st {
 namespace {
 
 struct Args {
-  std::string model;
+  RunOptions run;
   std::string token_ids;
   int n_predict = 16;
-  uint32_t n_ctx = 4096;
-  int n_threads = DefaultThreadCount();
-  std::string kv_type = "f16";
-  std::string router_gating = "auto";
   std::string dump_logits;
-  bool verbose = false;
 };
 
 Result<std::vector<int32_t>> ParseTokenIds(const std::string& s) {
@@ -57,38 +52,24 @@ int Fail(int code, const Status& s) {
 }
 
 int Run(const Args& a) {
-  auto t0 = std::chrono::steady_clock::now();
   auto ids = ParseTokenIds(a.token_ids);
   if (!ids.ok()) return Fail(kExitUsage, ids.status());
-
-  ModelLoadOptions lo;
-  lo.gating = a.router_gating == "softmax" ? GatingOverride::kSoftmax
-              : a.router_gating == "sigmoid" ? GatingOverride::kSigmoid : GatingOverride::kAuto;
-  auto model = Model::Load(a.model, lo);
-  if (!model.ok()) return Fail(ExitCodeForModelError(model.status()), model.status());
-  const ModelConfig& c = (*model)->config();
-  if (a.verbose) std::fprintf(stderr, "%s", c.Describe().c_str());
-  for (const auto& w : (*model)->warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
-
-  DecoderOptions dopt;
-  dopt.n_ctx = a.n_ctx;
-  dopt.kv_type = a.kv_type == "f32" ? KvType::kF32 : KvType::kF16;
-  dopt.n_threads = a.n_threads;
-  auto decoder = Decoder::Create(**model, dopt);
-  if (!decoder.ok()) return Fail(kExitUsage, decoder.status());
-  Decoder& dec = **decoder;
-  if (a.verbose) std::fprintf(stderr, "%s, kernels: %s\n", dec.kv_cache().Describe().c_str(), IsaName(dec.kernels().isa));
+  int code = kExitError;
+  auto loaded = LoadForRun(a.run, &code);
+  if (!loaded.ok()) return Fail(code, loaded.status());
+  Decoder& dec = *loaded->decoder;
+  const uint64_t V = dec.config().n_vocab;
   const auto t_loaded = std::chrono::steady_clock::now();
 
   std::vector<int32_t> tokens = *ids;
   const size_t n_prompt = tokens.size();
-  const uint64_t V = c.n_vocab;
   std::vector<float> all_logits;  // [positions, V] when dumping
   uint32_t pos = 0;
   const float* logits = nullptr;
   auto eval = [&](int32_t token) -> Status {
-    auto r = dec.Forward(token, pos++);
+    auto r = dec.Forward(token, pos);
     if (!r.ok()) return r.status();
+    ++pos;
     logits = *r;
     if (!a.dump_logits.empty()) all_logits.insert(all_logits.end(), logits, logits + V);
     return Status::Ok();
@@ -123,14 +104,15 @@ int Run(const Args& a) {
   }
   auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
   const double prompt_ms = ms(t_prompt_done - t_loaded), eval_ms = ms(t_end - t_prompt_done);
-  std::fprintf(stderr, "load time = %10.2f ms\n", ms(t_loaded - t0));
+  std::fprintf(stderr, "%s", FormatMemoryReport(MakeMemoryReport(dec, pos)).c_str());
+  std::fprintf(stderr, "load time = %10.2f ms\n", loaded->load_ms);
   std::fprintf(stderr, "prompt eval time = %10.2f ms / %5zu tokens (%8.2f ms per token, %8.2f tokens per second)\n",
                prompt_ms, n_prompt, prompt_ms / n_prompt, 1000.0 * n_prompt / prompt_ms);
   if (generated > 0) {
     std::fprintf(stderr, "eval time = %10.2f ms / %5d runs   (%8.2f ms per token, %8.2f tokens per second)\n", eval_ms,
                  generated, eval_ms / generated, 1000.0 * generated / eval_ms);
   }
-  std::fprintf(stderr, "total time = %10.2f ms\n", ms(t_end - t0));
+  std::fprintf(stderr, "total time = %10.2f ms\n", loaded->load_ms + ms(t_end - t_loaded));
   return kExitOk;
 }
 
@@ -141,17 +123,11 @@ int main(int argc, char** argv) {
   st::Args a;
   CLI::App app{"smallthinker-cli: run a SmallThinker GGUF model on the CPU"};
   app.footer(st::kExitCodesHelp);
-  app.add_option("-m,--model", a.model, "GGUF model file")->required();
+  st::AddRunOptions(app, a.run);
   app.add_option("--token-ids", a.token_ids, "prompt as comma-separated token ids, e.g. 1,2,3")->required();
   app.add_option("-n,--predict", a.n_predict, "tokens to generate (greedy)")->capture_default_str();
-  app.add_option("-c,--ctx-size", a.n_ctx, "context length (0 = the model's)")->capture_default_str();
-  app.add_option("-t,--threads", a.n_threads, "compute threads")->capture_default_str()->check(CLI::Range(1, 1024));
-  app.add_option("--kv-type", a.kv_type, "KV cache storage type")->check(CLI::IsMember({"f16", "f32"}))->capture_default_str();
-  app.add_option("--router-gating", a.router_gating, "router gating: auto (from the file; absent = sigmoid), softmax or sigmoid")
-      ->check(CLI::IsMember({"auto", "softmax", "sigmoid"}))->capture_default_str();
   app.add_option("--dump-logits", a.dump_logits,
                  "write the logits after every evaluated position to FILE.npy (float32, [positions, vocab])");
-  app.add_flag("-v,--verbose", a.verbose, "print the model's configuration");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

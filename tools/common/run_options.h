@@ -1,0 +1,60 @@
+// Options every program that runs a model shares (llama.cpp spellings), and the code that turns
+// them into a loaded Model and a ready Decoder with its memory plan, plus the end-of-run report.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "model/model.h"
+#include "runtime/decoder.h"
+#include "smallthinker/status.h"
+
+namespace st {
+
+struct RunOptions {
+  std::string model;
+  int n_threads = 0;              // 0 = all CPUs this process may use
+  uint32_t n_ctx = 4096;
+  std::string kv_type = "f16";
+  std::string router_gating = "auto";
+  std::string memory_limit;       // "" = no limit
+  std::string expert_cache;       // "" = from the limit; "N" experts or "P%" of all experts
+  std::string cache_policy = "lru";
+  std::string io_engine = "uring";
+  std::string expert_file;
+  bool no_lookahead = false;
+  bool verbose = false;
+};
+
+// Adds -m, -t, -c, --kv-type, --router-gating, --memory-limit, --cache-policy, --io-engine,
+// --expert-file, --no-lookahead, -v.
+void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required = true);
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Decoder> decoder;
+  double load_ms = 0;
+};
+
+// Loads the model and creates the decoder; prints the memory plan (and, with -v, the config) to
+// stderr. Errors carry the exit code to use in `exit_code`.
+Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code);
+
+// Mode, cache hit rate, MiB read per token, stall per token, lookahead accuracy, peak RSS.
+struct MemoryReport {
+  std::string mode;          // "in memory" or "offloaded"
+  double hit_rate = 1.0;
+  double mib_read_per_token = 0;
+  double stall_ms_per_token = 0;
+  double prefetch_accuracy = 0;  // of lookahead reads, the fraction a layer then used
+  uint64_t lookahead_issued = 0;
+  uint64_t evictions = 0;
+  double peak_rss_mib = 0;
+  uint64_t tokens = 0;
+};
+MemoryReport MakeMemoryReport(const Decoder& decoder, uint64_t tokens);
+std::string FormatMemoryReport(const MemoryReport& r);
+
+}  // namespace st
