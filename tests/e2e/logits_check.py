@@ -25,6 +25,12 @@ Tolerances (documented in tests/README.md):
         <= 1e-3 (measured: 5e-14 .. 5e-5; most positions agree to 1e-6 in the logits);
       against the plain float64 reference: mean KL <= 5e-3 (measured: 7e-9 .. 1.2e-3).
     Kernel-level bugs give KL far above these (the kernel tests check each kernel tightly).
+  full-size shapes (--preset 4b/21b): with 32+ layers the first differently rounded activation
+    makes engine and reference carry independent Q8_0 noise from there on (measured: emulation
+    matches to 1.5e-5 with 1-2 layers of the 4B shape, but not at 32), so the check is the size of
+    that noise: median over positions of rms(dlogit)/std(logits) <= 5% (measured 0.9%; the
+    float64 reference without emulation differs from the emulating one by the same 0.9%) and
+    top-1 agreement >= 95%.
 """
 import argparse
 import json
@@ -100,6 +106,10 @@ def main():
     expect_tokens = ["--n-prompt", str(args.n_prompt), "--expect-tokens", ",".join(map(str, generated))]
     if args.type not in QUANTIZED:
         cmp += ["--max-abs", "1e-3"] + expect_tokens
+    elif args.preset != "tiny":
+        # Deep full-size models: once one activation rounds differently the two computations go
+        # on with independent Q8_0 noise (see the docstring), so the check is the size of that noise.
+        cmp += ["--max-median-rel-rms", "0.05", "--min-top1", "0.95"]
     else:
         # A near-tie may flip a greedy choice; agreement is measured instead (see the docstring).
         cmp += ["--max-mean-kl", "1e-3" if args.emulate else "5e-3", "--min-top1", "0.95"]

@@ -43,6 +43,11 @@ def compare(engine, reference):
     stats["kl_per_position"] = [float(v) for v in kl]
     stats["mean_kl"] = float(kl.mean())
     stats["max_kl"] = float(kl.max())
+    # Relative RMS error per position: rms(engine - reference) / std(reference). Robust to the
+    # peaky distributions of random models, where KL says nothing.
+    rel = np.sqrt(np.mean((e - r) ** 2, axis=-1)) / np.maximum(np.std(r, axis=-1), 1e-30)
+    stats["rel_rms_per_position"] = [float(v) for v in rel]
+    stats["median_rel_rms"] = float(np.median(rel))
     am_e, am_r = np.argmax(e, axis=-1), np.argmax(r, axis=-1)
     stats["top1_agreement"] = float(np.mean(am_e == am_r))
     stats["argmax_engine"] = am_e.tolist()
@@ -73,6 +78,8 @@ def main(argv=None):
     ap.add_argument("--max-abs", type=float, help="fail if max |Δlogit| exceeds this")
     ap.add_argument("--max-mean-kl", type=float, help="fail if mean KL(ref || engine) exceeds this")
     ap.add_argument("--min-top1", type=float, help="fail if top-1 agreement is below this (0..1)")
+    ap.add_argument("--max-median-rel-rms", type=float,
+                    help="fail if the median over positions of rms(Δlogit)/std(reference logits) exceeds this")
     ap.add_argument("--expect-tokens", help="engine's greedy tokens, comma-separated")
     ap.add_argument("--n-prompt", type=int, help="prompt length for --expect-tokens")
     args = ap.parse_args(argv)
@@ -99,6 +106,9 @@ def main(argv=None):
         failures.append(f"max |Δlogit| {stats['max_abs_diff']:.6g} > allowed {args.max_abs:g}")
     if args.max_mean_kl is not None and not stats["mean_kl"] <= args.max_mean_kl:
         failures.append(f"mean KL {stats['mean_kl']:.6g} > allowed {args.max_mean_kl:g}")
+    if args.max_median_rel_rms is not None and not stats["median_rel_rms"] <= args.max_median_rel_rms:
+        failures.append(f"median relative RMS error {stats['median_rel_rms']:.6g} > allowed "
+                        f"{args.max_median_rel_rms:g}")
     if args.min_top1 is not None and not stats["top1_agreement"] >= args.min_top1:
         failures.append(f"top-1 agreement {stats['top1_agreement']:.4f} < required "
                         f"{args.min_top1:g}")
