@@ -2,6 +2,9 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#elif defined(__aarch64__) && defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
 #endif
 
 namespace st {
@@ -13,6 +16,7 @@ bool CpuFeatures::Supports(Isa isa) const {
     case Isa::kAvx512: return avx512;
     case Isa::kAvx512Vnni: return avx512 && avx512_vnni;
     case Isa::kNeon: return neon;
+    case Isa::kNeonDotprod: return neon && neon_dotprod;
   }
   return false;
 }
@@ -52,6 +56,9 @@ CpuFeatures Detect() {
   f.avx512_vnni = f.avx512 && vnni;
 #elif defined(__aarch64__)
   f.neon = true;  // Advanced SIMD is mandatory on AArch64
+#if defined(__linux__)
+  f.neon_dotprod = (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#endif
 #endif
   return f;
 }
@@ -72,9 +79,11 @@ bool IsaCompiled(Isa isa) {
     case Isa::kAvx512Vnni:
       return true;
     case Isa::kNeon:
+    case Isa::kNeonDotprod:
       return false;
 #elif defined(__aarch64__)
     case Isa::kNeon:
+    case Isa::kNeonDotprod:
       return true;
     default:
       return false;

@@ -10,6 +10,7 @@ struct CpuFeatures {
   bool avx512 = false;    // AVX-512 F/BW/DQ/VL, with OS-enabled ZMM/opmask state
   bool avx512_vnni = false;
   bool neon = false;
+  bool neon_dotprod = false;  // Armv8.2 SDOT/UDOT (HWCAP_ASIMDDP)
   bool Supports(Isa isa) const;
 };
 

@@ -1,8 +1,13 @@
-// AVX2 + FMA + F16C kernels. Compiled with -mavx2 -mfma -mf16c; only called when cpuid says so.
-#include "kernels/kernel_table.h"
+// AVX2 + FMA + F16C kernel table. Its files are compiled with -mavx2 -mfma -mf16c and only called
+// when cpuid and xgetbv say so.
+#include "kernels/avx2/avx2_fill.h"
 
 namespace st {
 
-void FillAvx2Kernels(KernelTable* t) { (void)t; }
+void FillAvx2Kernels(KernelTable* t) {
+  FillAvx2Float(t);
+  FillAvx2Q8(t);
+  FillAvx2KQuants(t);
+}
 
 }  // namespace st

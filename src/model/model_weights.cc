@@ -82,7 +82,8 @@ class Binder {
 
   Status CheckComputeType(const GgufTensorInfo& t) {
     if (!IsComputeType(t.type)) {
-      return Unsupported(fmt::format("tensor '{}': type {} is not supported (supported: f32, f16, bf16, q8_0, q4_0)",
+      return Unsupported(fmt::format("tensor '{}': type {} is not supported "
+                                     "(supported: f32, f16, bf16, q8_0, q4_0, q4_k, q5_k, q6_k)",
                                      t.name, GgmlTypeName(t.type)));
     }
     return Status::Ok();

@@ -1,0 +1,306 @@
+// Every SIMD kernel table this CPU can run against the scalar table (the specification): every
+// entry, every weight type, row lengths that hit tails, odd row counts, misaligned pointers.
+#include <algorithm>
+#include <numeric>
+
+#include "kernel_test_util.h"
+
+namespace st::testing {
+namespace {
+
+std::string Describe(Isa isa, GgmlType t, int64_t n, int64_t rows, int w_off, int a_off) {
+  return std::string(IsaName(isa)) + " " + GgmlTypeName(t) + " n=" + std::to_string(n) + " rows=" +
+         std::to_string(rows) + " w_off=" + std::to_string(w_off) + " a_off=" + std::to_string(a_off);
+}
+
+TEST(KernelTableTest, EveryTableIsComplete) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    EXPECT_EQ(k.isa, isa);
+    for (GgmlType t : WeightTypes()) {
+      SCOPED_TRACE(std::string(IsaName(isa)) + " " + GgmlTypeName(t));
+      const WeightKernels& w = k.weights[static_cast<int>(t)];
+      EXPECT_TRUE(IsComputeType(t));
+      EXPECT_NE(w.gemv, nullptr);
+      EXPECT_NE(w.gemv_indexed, nullptr);
+      EXPECT_NE(w.gemm, nullptr);
+      EXPECT_NE(w.axpy_indexed, nullptr);
+      EXPECT_NE(w.axpy, nullptr);
+      EXPECT_NE(w.dequantize, nullptr);
+      EXPECT_EQ(w.act_type, Scalar().weights[static_cast<int>(t)].act_type);
+    }
+    EXPECT_NE(k.quantize_q8_0, nullptr);
+    EXPECT_NE(k.quantize_q8_k, nullptr);
+    EXPECT_NE(k.f32_to_f16, nullptr);
+    EXPECT_NE(k.dot_f32, nullptr);
+    EXPECT_NE(k.axpy_f32, nullptr);
+  }
+}
+
+TEST(KernelTableTest, ActivationTypes) {
+  EXPECT_EQ(Scalar().weights[static_cast<int>(GgmlType::kF16)].act_type, GgmlType::kF32);
+  EXPECT_EQ(Scalar().weights[static_cast<int>(GgmlType::kQ4_0)].act_type, GgmlType::kQ8_0);
+  EXPECT_EQ(Scalar().weights[static_cast<int>(GgmlType::kQ8_0)].act_type, GgmlType::kQ8_0);
+  EXPECT_EQ(Scalar().weights[static_cast<int>(GgmlType::kQ4_K)].act_type, GgmlType::kQ8_K);
+  EXPECT_EQ(Scalar().weights[static_cast<int>(GgmlType::kQ6_K)].act_type, GgmlType::kQ8_K);
+}
+
+// The scalar gemv equals a plain float dot of the dequantized operands (up to rounding): checks the
+// specification itself against the block layouts.
+TEST(KernelTableTest, ScalarGemvMatchesDequantizedDot) {
+  for (GgmlType t : WeightTypes()) {
+    for (int64_t n : RowLengths(t)) {
+      SCOPED_TRACE(std::string(GgmlTypeName(t)) + " n=" + std::to_string(n));
+      const int64_t rows = 3;
+      Buffer w = RandomWeights(t, rows, n, 11, 0);
+      Act a = RandomAct(t, n, 12, 0);
+      const uint64_t rb = RowBytes(t, n);
+      std::vector<float> out(rows);
+      Scalar().weights[static_cast<int>(t)].gemv(w.data(), rb, rows, n, a.data.data(), out.data());
+      std::vector<float> wf(n);
+      for (int64_t r = 0; r < rows; ++r) {
+        DequantizeRowRef(t, w.data() + r * rb, n, wf.data());
+        double ref = 0.0;
+        for (int64_t i = 0; i < n; ++i) ref += static_cast<double>(wf[i]) * a.xq[i];
+        EXPECT_NEAR(out[r], ref, 10 * DotTolerance(t, w.data() + r * rb, n, a.xq)) << "row " << r;
+      }
+    }
+  }
+}
+
+TEST(KernelTableTest, GemvMatchesScalar) {
+  for (Isa isa : SimdIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      for (int64_t n : RowLengths(t)) {
+        for (int64_t rows : {1, 3, 17}) {
+          const int w_off = static_cast<int>((n + rows) % 4), a_off = static_cast<int>(rows % 3) + 1;
+          SCOPED_TRACE(Describe(isa, t, n, rows, w_off, a_off));
+          Buffer w = RandomWeights(t, rows, n, static_cast<uint32_t>(n * 31 + rows), w_off);
+          Act a = RandomAct(t, n, static_cast<uint32_t>(n + 7 * rows), a_off);
+          const uint64_t rb = RowBytes(t, n);
+          std::vector<float> ref(rows), got(rows);
+          Scalar().weights[static_cast<int>(t)].gemv(w.data(), rb, rows, n, a.data.data(), ref.data());
+          k.weights[static_cast<int>(t)].gemv(w.data(), rb, rows, n, a.data.data(), got.data());
+          for (int64_t r = 0; r < rows; ++r) {
+            EXPECT_NEAR(got[r], ref[r], DotTolerance(t, w.data() + r * rb, n, a.xq)) << "row " << r;
+          }
+          // A row's value does not depend on which rows share the call (runtime splits by rows).
+          for (int64_t r = 0; r < rows; ++r) {
+            float one;
+            k.weights[static_cast<int>(t)].gemv(w.data() + r * rb, rb, 1, n, a.data.data(), &one);
+            EXPECT_TRUE(SameBits(one, got[r])) << "row " << r << " alone: " << one << " vs " << got[r];
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelTableTest, GemvIndexedMatchesScalarAndGemv) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      for (int64_t n : RowLengths(t)) {
+        const int64_t rows = 17;
+        SCOPED_TRACE(Describe(isa, t, n, rows, 1, 2));
+        Buffer w = RandomWeights(t, rows, n, static_cast<uint32_t>(n + 5), 1);
+        Act a = RandomAct(t, n, static_cast<uint32_t>(n + 6), 2);
+        const uint64_t rb = RowBytes(t, n);
+        const std::vector<int32_t> idx = {16, 3, 3, 0, 9, 1, 15, 2, 8};  // unsorted, repeated
+        std::vector<float> all(rows), ref(idx.size()), got(idx.size());
+        k.weights[static_cast<int>(t)].gemv(w.data(), rb, rows, n, a.data.data(), all.data());
+        Scalar().weights[static_cast<int>(t)].gemv_indexed(w.data(), rb, idx.data(), idx.size(), n, a.data.data(),
+                                                           ref.data());
+        k.weights[static_cast<int>(t)].gemv_indexed(w.data(), rb, idx.data(), idx.size(), n, a.data.data(), got.data());
+        for (size_t i = 0; i < idx.size(); ++i) {
+          EXPECT_NEAR(got[i], ref[i], DotTolerance(t, w.data() + idx[i] * rb, n, a.xq)) << "i " << i;
+          EXPECT_TRUE(SameBits(got[i], all[idx[i]])) << "i " << i << ": gemv_indexed differs from gemv";
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelTableTest, GemmMatchesScalarAndGemv) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      for (int64_t n : RowLengths(t)) {
+        for (int64_t rows : {1, 3, 17}) {
+          for (int64_t n_act : {1, 2, 3, 5}) {
+            SCOPED_TRACE(Describe(isa, t, n, rows, 3, 1) + " n_act=" + std::to_string(n_act));
+            Buffer w = RandomWeights(t, rows, n, static_cast<uint32_t>(n * 3 + rows), 3);
+            const GgmlType at = k.weights[static_cast<int>(t)].act_type;
+            // Activations at a stride a little larger than one activation, misaligned.
+            const uint64_t act_bytes = ActivationBytes(at, n), stride = act_bytes + 5;
+            Buffer acts(stride * n_act, 1);
+            std::vector<Act> a;
+            for (int64_t j = 0; j < n_act; ++j) {
+              a.push_back(RandomAct(t, n, static_cast<uint32_t>(100 + j * 17 + n), 0));
+              std::memcpy(acts.data() + j * stride, a.back().data.data(), act_bytes);
+            }
+            const uint64_t rb = RowBytes(t, n);
+            const int64_t out_stride = rows + 2;
+            std::vector<float> ref(out_stride * n_act, -1.0f), got(out_stride * n_act, -1.0f);
+            Scalar().weights[static_cast<int>(t)].gemm(w.data(), rb, rows, n, acts.data(), stride, n_act, ref.data(),
+                                                       out_stride);
+            k.weights[static_cast<int>(t)].gemm(w.data(), rb, rows, n, acts.data(), stride, n_act, got.data(), out_stride);
+            for (int64_t j = 0; j < n_act; ++j) {
+              std::vector<float> one(rows);
+              k.weights[static_cast<int>(t)].gemv(w.data(), rb, rows, n, acts.data() + j * stride, one.data());
+              for (int64_t r = 0; r < rows; ++r) {
+                const float g = got[j * out_stride + r];
+                EXPECT_NEAR(g, ref[j * out_stride + r], DotTolerance(t, w.data() + r * rb, n, a[j].xq))
+                    << "act " << j << " row " << r;
+                EXPECT_TRUE(SameBits(g, one[r])) << "act " << j << " row " << r << ": gemm differs from gemv";
+              }
+              for (int64_t r = rows; r < out_stride; ++r) EXPECT_EQ(got[j * out_stride + r], -1.0f) << "wrote padding";
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// y0 + sum_i a_i * w_i per element, and its error scale |y0| + sum_i |a_i| * mag_i.
+struct AxpyCase {
+  int64_t n, n_rows;
+  std::vector<int32_t> rows;
+  std::vector<float> a, y0;
+};
+
+AxpyCase MakeAxpyCase(int64_t n, int64_t n_rows, int64_t total_rows, uint32_t seed) {
+  AxpyCase c{n, n_rows, {}, {}, RandomFloats(n, seed)};
+  std::mt19937 rng(seed);
+  std::vector<int32_t> perm(total_rows);
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  c.rows.assign(perm.begin(), perm.begin() + n_rows);
+  std::sort(c.rows.begin(), c.rows.end());  // as sparse ReGLU produces them
+  std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+  for (int64_t i = 0; i < n_rows; ++i) c.a.push_back(u(rng));
+  return c;
+}
+
+std::vector<double> AxpyTolerance(GgmlType t, const uint8_t* w, uint64_t rb, const AxpyCase& c, bool consecutive) {
+  std::vector<double> tol(c.n);
+  for (int64_t j = 0; j < c.n; ++j) tol[j] = std::fabs(c.y0[j]);
+  for (int64_t i = 0; i < c.n_rows; ++i) {
+    const std::vector<float> mag = ElementMagnitudes(t, w + (consecutive ? i : c.rows[i]) * rb, c.n);
+    for (int64_t j = 0; j < c.n; ++j) tol[j] += std::fabs(c.a[i]) * mag[j];
+  }
+  for (double& v : tol) v = 1e-5 * v + 1e-6;
+  return tol;
+}
+
+TEST(KernelTableTest, AxpyIndexedMatchesScalar) {
+  for (Isa isa : SimdIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      for (int64_t n : RowLengths(t)) {
+        for (int64_t n_rows : {1, 3, 17}) {
+          const int64_t total = 24;
+          const int w_off = static_cast<int>(n_rows % 4);
+          SCOPED_TRACE(Describe(isa, t, n, n_rows, w_off, 0));
+          Buffer w = RandomWeights(t, total, n, static_cast<uint32_t>(n * 13 + n_rows), w_off);
+          const uint64_t rb = RowBytes(t, n);
+          const AxpyCase c = MakeAxpyCase(n, n_rows, total, static_cast<uint32_t>(n + n_rows));
+          for (bool consecutive : {false, true}) {
+            const int32_t* rows = consecutive ? nullptr : c.rows.data();
+            const std::vector<double> tol = AxpyTolerance(t, w.data(), rb, c, consecutive);
+            Buffer yr(n * 4, 0), yg(n * 4, 4);  // float outputs: float-aligned, not vector-aligned
+            std::memcpy(yr.data(), c.y0.data(), n * 4);
+            std::memcpy(yg.data(), c.y0.data(), n * 4);
+            Scalar().weights[static_cast<int>(t)].axpy_indexed(w.data(), rb, rows, c.a.data(), n_rows, n, yr.f32());
+            k.weights[static_cast<int>(t)].axpy_indexed(w.data(), rb, rows, c.a.data(), n_rows, n, yg.f32());
+            for (int64_t j = 0; j < n; ++j) {
+              ASSERT_NEAR(yg.f32()[j], yr.f32()[j], tol[j]) << "element " << j << " consecutive=" << consecutive;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Within a table: axpy_indexed over several rows == axpy row by row, and a split of the columns
+// into block-aligned ranges gives the same bits (the runtime may split y across threads).
+TEST(KernelTableTest, AxpyIsSplitInvariant) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      const int64_t n = IsKQuant(t) ? 768 : 288;
+      const int64_t block = TraitsOf(t).block_size;
+      SCOPED_TRACE(std::string(IsaName(isa)) + " " + GgmlTypeName(t));
+      Buffer w = RandomWeights(t, 20, n, 77, 1);
+      const uint64_t rb = RowBytes(t, n);
+      const AxpyCase c = MakeAxpyCase(n, 9, 20, 78);
+      const WeightKernels& wk = k.weights[static_cast<int>(t)];
+      std::vector<float> whole = c.y0, by_row = c.y0, split = c.y0;
+      wk.axpy_indexed(w.data(), rb, c.rows.data(), c.a.data(), c.n_rows, n, whole.data());
+      for (int64_t i = 0; i < c.n_rows; ++i) wk.axpy(w.data() + c.rows[i] * rb, n, c.a[i], by_row.data());
+      // Split points at odd multiples of the block size.
+      const int64_t cut1 = block * (IsKQuant(t) ? 1 : 3), cut2 = block * (IsKQuant(t) ? 2 : 5);
+      const int64_t cuts[] = {0, cut1, cut2, n};
+      for (int s = 0; s < 3; ++s) {
+        const uint64_t col_bytes = RowBytes(t, cuts[s]);
+        wk.axpy_indexed(w.data() + col_bytes, rb, c.rows.data(), c.a.data(), c.n_rows, cuts[s + 1] - cuts[s],
+                        split.data() + cuts[s]);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        ASSERT_TRUE(SameBits(whole[j], by_row[j])) << "element " << j << ": axpy differs from axpy_indexed";
+        ASSERT_TRUE(SameBits(whole[j], split[j])) << "element " << j << ": column split changes the result";
+      }
+    }
+  }
+}
+
+TEST(KernelTableTest, DequantizeIsExact) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      for (int64_t n : RowLengths(t)) {
+        SCOPED_TRACE(Describe(isa, t, n, 2, 3, 0));
+        Buffer w = RandomWeights(t, 2, n, static_cast<uint32_t>(n + 99), 3);
+        const uint64_t rb = RowBytes(t, n);
+        for (int64_t r = 0; r < 2; ++r) {
+          std::vector<float> ref(n);
+          Buffer got(n * 4, 4);
+          DequantizeRowRef(t, w.data() + r * rb, n, ref.data());
+          k.weights[static_cast<int>(t)].dequantize(w.data() + r * rb, n, got.f32());
+          for (int64_t i = 0; i < n; ++i) {
+            ASSERT_TRUE(SameBits(got.f32()[i], ref[i])) << "row " << r << " element " << i << ": " << got.f32()[i]
+                                                        << " vs " << ref[i];
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST(KernelTableTest, VectorHelpersMatchScalar) {
+  for (Isa isa : SimdIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (int64_t n : {1, 5, 8, 16, 31, 64, 128, 200}) {
+      SCOPED_TRACE(std::string(IsaName(isa)) + " n=" + std::to_string(n));
+      const std::vector<float> x = RandomFloats(n, static_cast<uint32_t>(n)), y = RandomFloats(n, static_cast<uint32_t>(n + 1));
+      Buffer xb(n * 4, 4), yb(n * 4, 12);
+      std::memcpy(xb.data(), x.data(), n * 4);
+      std::memcpy(yb.data(), y.data(), n * 4);
+      double mag = 0.0;
+      for (int64_t i = 0; i < n; ++i) mag += std::fabs(static_cast<double>(x[i]) * y[i]);
+      EXPECT_NEAR(k.dot_f32(xb.f32(), yb.f32(), n), Scalar().dot_f32(x.data(), y.data(), n), 1e-5 * mag + 1e-6);
+      std::vector<float> yr = y;
+      Scalar().axpy_f32(x.data(), n, 0.37f, yr.data());
+      k.axpy_f32(xb.f32(), n, 0.37f, yb.f32());
+      for (int64_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(yb.f32()[i], yr[i], 1e-6 * (std::fabs(y[i]) + std::fabs(0.37f * x[i])) + 1e-7) << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace st::testing
