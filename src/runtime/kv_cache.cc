@@ -24,25 +24,22 @@ void Put(KvType t, const float* src, size_t n, uint8_t* dst) {
   for (size_t i = 0; i < n; ++i) d[i] = FloatToHalf(src[i]);
 }
 
-void Get(KvType t, const uint8_t* src, size_t n, float* dst) {
-  if (t == KvType::kF32) {
-    std::memcpy(dst, src, n * 4);
-    return;
-  }
-  const auto* s = reinterpret_cast<const uint16_t*>(src);
-  for (size_t i = 0; i < n; ++i) dst[i] = HalfToFloat(s[i]);
-}
-
 }  // namespace
 
 KvCache::KvCache(const ModelConfig& c, uint32_t n_ctx, KvType type)
-    : n_ctx_(n_ctx), type_(type), k_dim_(c.k_dim()), v_dim_(c.v_dim()), layers_(c.n_layer) {
+    : n_ctx_(n_ctx),
+      type_(type),
+      k_dim_(c.k_dim()),
+      v_dim_(c.v_dim()),
+      key_row_bytes_(c.k_dim() * ElemBytes(type)),
+      value_row_bytes_(c.v_dim() * ElemBytes(type)),
+      layers_(c.n_layer) {
   for (uint32_t il = 0; il < c.n_layer; ++il) {
     Layer& L = layers_[il];
     L.sliding = c.IsSlidingLayer(il);
     L.capacity = L.sliding ? std::min(c.sliding_window, n_ctx) : n_ctx;
-    L.k.resize(static_cast<size_t>(L.capacity) * k_dim_ * ElemBytes(type));
-    L.v.resize(static_cast<size_t>(L.capacity) * v_dim_ * ElemBytes(type));
+    L.k = AnonymousBuffer(static_cast<size_t>(L.capacity) * key_row_bytes_);
+    L.v = AnonymousBuffer(static_cast<size_t>(L.capacity) * value_row_bytes_);
   }
 }
 
@@ -55,18 +52,22 @@ uint32_t KvCache::FirstVisible(uint32_t il, uint32_t pos) const {
 void KvCache::Store(uint32_t il, uint32_t pos, const float* k, const float* v) {
   Layer& L = layers_[il];
   const size_t slot = pos % L.capacity;
-  Put(type_, k, k_dim_, L.k.data() + slot * k_dim_ * ElemBytes(type_));
-  Put(type_, v, v_dim_, L.v.data() + slot * v_dim_ * ElemBytes(type_));
+  Put(type_, k, k_dim_, L.k.data() + slot * key_row_bytes_);
+  Put(type_, v, v_dim_, L.v.data() + slot * value_row_bytes_);
 }
 
-void KvCache::LoadKey(uint32_t il, uint32_t pos, float* k) const {
+int KvCache::VisibleRuns(uint32_t il, uint32_t pos, SlotRun runs[2]) const {
   const Layer& L = layers_[il];
-  Get(type_, L.k.data() + (pos % L.capacity) * k_dim_ * ElemBytes(type_), k_dim_, k);
-}
-
-void KvCache::LoadValue(uint32_t il, uint32_t pos, float* v) const {
-  const Layer& L = layers_[il];
-  Get(type_, L.v.data() + (pos % L.capacity) * v_dim_ * ElemBytes(type_), v_dim_, v);
+  const uint32_t first = FirstVisible(il, pos);
+  const uint32_t n = pos - first + 1;
+  const uint32_t s0 = first % L.capacity;
+  if (s0 + n <= L.capacity) {
+    runs[0] = {s0, n};
+    return 1;
+  }
+  runs[0] = {s0, L.capacity - s0};
+  runs[1] = {0, n - (L.capacity - s0)};
+  return 2;
 }
 
 uint64_t KvCache::bytes() const {

@@ -26,8 +26,8 @@ class Activation {
   const KernelTable& kernels_;
   const float* x_;
   int64_t n_;
-  std::vector<uint8_t> q8_0_;
-  bool have_q8_0_ = false;
+  std::vector<uint8_t> q8_0_;  // made on first use
+  std::vector<uint8_t> q8_k_;
 };
 
 // out[r] = W[r] · x for r in [row_begin, row_end). With a pool, rows are split across threads; each
@@ -36,5 +36,29 @@ class Activation {
 void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, Activation& x, float* out);
 void MatVecRows(const KernelTable& kernels, const WeightMatrix& w, Activation& x, int64_t row_begin,
                 int64_t row_end, float* out);
+
+// T input vectors [T][n] converted to the kernels' activation formats, each made at most once, each
+// token's conversion identical to Activation's (so batched and single-token results agree bitwise).
+class BatchActivation {
+ public:
+  // REQUIRES: x [t_count][n] outlives this object and is not modified while it is in use.
+  BatchActivation(const KernelTable& kernels, const float* x, int64_t n, int64_t t_count)
+      : kernels_(kernels), x_(x), n_(n), t_(t_count) {}
+  int64_t size() const { return n_; }
+  int64_t tokens() const { return t_; }
+  // The inputs in `act_type`, token t at As(...) + t * Stride(act_type) bytes.
+  const uint8_t* As(GgmlType act_type, ThreadPool* pool);
+  uint64_t Stride(GgmlType act_type) const { return ActivationBytes(act_type, n_); }
+
+ private:
+  const KernelTable& kernels_;
+  const float* x_;
+  int64_t n_, t_;
+  std::vector<uint8_t> q8_0_, q8_k_;
+};
+
+// out[t][r] = W[r] · x_t for all rows and tokens (out row stride: w.rows). Rows are split across
+// threads; out[t][r] is bit-identical to MatVec's out[r] for input x_t.
+void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, BatchActivation& x, float* out);
 
 }  // namespace st

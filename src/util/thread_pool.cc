@@ -81,18 +81,22 @@ void ThreadPool::Run(const std::function<void(int)>& fn) {
 }
 
 void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  ParallelFor(n, grain, [&fn](int64_t b, int64_t e, int) { fn(b, e); });
+}
+
+void ThreadPool::ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   if (n_threads_ == 1 || n <= grain) {
-    fn(0, n);
+    fn(0, n, 0);
     return;
   }
   std::atomic<int64_t> next{0};
-  Run([&](int) {
+  Run([&](int thread) {
     for (;;) {
       const int64_t begin = next.fetch_add(grain, std::memory_order_relaxed);
       if (begin >= n) return;
-      fn(begin, std::min(n, begin + grain));
+      fn(begin, std::min(n, begin + grain), thread);
     }
   });
 }

@@ -34,6 +34,8 @@ class ThreadPool {
   // Runs fn(begin, end) over [0, n) in chunks of `grain` indices (the last may be shorter), chunks
   // handed out dynamically. With one thread, or n <= grain, it runs inline.
   void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+  // The same, also passing the index of the thread running the chunk (for per-thread scratch).
+  void ParallelFor(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
  private:
   void WorkerLoop(int index);

@@ -160,6 +160,21 @@ TEST_F(OffloadDecodeTest, OffloadedLogitsAreBitIdentical) {
   }
 }
 
+TEST_F(OffloadDecodeTest, OnDemandLoadingGivesTheSameLogits) {
+  DecoderOptions base;
+  base.n_ctx = 64;
+  auto reference = Run(base);
+  ASSERT_TRUE(reference.ok());
+  DecoderOptions o = base;
+  o.expert_cache_experts = 4;
+  o.prefetch = false;  // reads start after attention, only for what the layer needs
+  Decoder* d = nullptr;
+  auto got = Run(o, &d);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_TRUE(*got == *reference);
+  EXPECT_EQ(d->experts().stats().lookahead_issued, 0u);
+}
+
 TEST_F(OffloadDecodeTest, ExpertFileGivesTheSameLogits) {
   DecoderOptions base;
   base.n_ctx = 64;

@@ -32,6 +32,13 @@ void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required) {
   app.add_option("--expert-file", o.expert_file,
                  "read experts from this laid-out file (one aligned block per expert); created on first use");
   app.add_flag("--no-lookahead", o.no_lookahead, "offloaded: prefetch only the current layer's experts");
+  app.add_flag("--no-prefetch", o.no_prefetch,
+               "offloaded: read experts only when needed, after attention (no overlap; for comparison)");
+  app.add_option("--lm-head", o.lm_head,
+                 "LM head for generated tokens: auto (predicted when the file has lm_head_profiler), exact, predicted")
+      ->check(CLI::IsMember({"auto", "exact", "predicted"}))->capture_default_str();
+  app.add_option("--ubatch-size", o.batch_size, "prompt tokens evaluated per batch (also -ub)")->capture_default_str()
+      ->check(CLI::Range(1, 8192));
   app.add_flag("-v,--verbose", o.verbose, "print the model's configuration");
 }
 
@@ -57,6 +64,10 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   d.offload.policy = o.cache_policy == "lfu" ? CachePolicy::kLfu : CachePolicy::kLru;
   d.offload.io.kind = o.io_engine;
   d.lookahead = !o.no_lookahead;
+  d.prefetch = !o.no_prefetch;
+  d.exact_lm_head = o.lm_head == "exact";
+  d.batch_size = o.batch_size;
+  d.dense_experts = o.dense_experts;
 
   ModelLoadOptions lo;
   lo.gating = o.router_gating == "softmax" ? GatingOverride::kSoftmax
@@ -110,10 +121,15 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   }
   out.decoder = std::move(*dec);
   const Decoder& dc = *out.decoder;
+  if (o.lm_head == "predicted" && dc.lm_head_mode() != LmHeadMode::kPredicted) {
+    *exit_code = kExitUsage;
+    return InvalidArgument("--lm-head predicted: the model has no lm_head_profiler tensor");
+  }
   std::fprintf(stderr, "%s", dc.memory_plan().Describe().c_str());
   std::fprintf(stderr, "%s\n", dc.experts().Describe().c_str());
-  std::fprintf(stderr, "%s; kernels: %s; threads: %d\n", dc.kv_cache().Describe().c_str(), IsaName(dc.kernels().isa),
-               d.n_threads);
+  std::fprintf(stderr, "%s; kernels: %s; threads: %d; LM head: %s\n", dc.kv_cache().Describe().c_str(),
+               IsaName(dc.kernels().isa), d.n_threads,
+               dc.lm_head_mode() == LmHeadMode::kPredicted ? "predicted (lm_head_profiler)" : "exact");
   out.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

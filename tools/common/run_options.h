@@ -25,6 +25,10 @@ struct RunOptions {
   std::string io_engine = "uring";
   std::string expert_file;
   bool no_lookahead = false;
+  bool no_prefetch = false;
+  std::string lm_head = "auto";   // auto (predicted when the file has a profiler), exact, predicted
+  uint32_t batch_size = 256;      // prompt tokens per batch (-ub)
+  bool dense_experts = false;     // benchmarks: the dense expert baseline
   bool verbose = false;
 };
 

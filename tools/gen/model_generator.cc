@@ -4,11 +4,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <random>
+
 #include "format/gguf_writer.h"
+#include "runtime/decoder.h"
 #include "kernels/quantize.h"
 #include "util/thread_pool.h"
 
@@ -167,16 +174,17 @@ void OutputRow(const Plan& p, uint32_t v, float* row) {
     row[0] = 0.0f;
     return;
   }
-  // row = embd_std * sqrt(E) * (0.9 * U_v·B / sqrt(lowrank) + 0.45 * noise / sqrt(E - 1))
+  // row = embd_std * sqrt(E) * (0.95 * U_v·B / sqrt(lowrank) + 0.25 * noise / sqrt(E - 1)): the
+  // low-rank part carries ~94% of the logit variance, so the predictor can rank rows well.
   const float gain = p.embd_std * std::sqrt(static_cast<float>(E));
   std::fill(row, row + E, 0.0f);
   Rng urng(p.s.seed, "lowrank_u", v);
   for (uint32_t j = 0; j < p.lowrank; ++j) {
-    const float u = urng.Normal() * 0.9f * gain / std::sqrt(static_cast<float>(p.lowrank));
+    const float u = urng.Normal() * 0.95f * gain / std::sqrt(static_cast<float>(p.lowrank));
     const float* b = &p.lowrank_basis[static_cast<size_t>(j) * E];
     for (uint32_t i = 0; i < E; ++i) row[i] += u * b[i];
   }
-  for (uint32_t i = 1; i < E; ++i) row[i] += rng.Normal() * 0.45f * gain / std::sqrt(static_cast<float>(E - 1));
+  for (uint32_t i = 1; i < E; ++i) row[i] += rng.Normal() * 0.25f * gain / std::sqrt(static_cast<float>(E - 1));
   row[0] = 0.0f;
 }
 
@@ -208,8 +216,8 @@ void ProfilerW1Row(const Plan& p, uint32_t j, float* row) {
   }
 }
 
-void ProfilerW2Row(const Plan& p, uint32_t v, float* row) {
-  row[0] = -p.profiler_tau;
+void ProfilerW2Row(const Plan& p, uint32_t v, float tau, float* row) {
+  row[0] = -tau;
   Rng urng(p.s.seed, "lowrank_u", v);
   for (uint32_t j = 0; j < p.lowrank; ++j) row[j + 1] = urng.Normal() / std::sqrt(static_cast<float>(p.lowrank));
 }
@@ -253,6 +261,71 @@ Status WriteJob(GgufWriter& w, const TensorJob& job, ThreadPool& pool, std::vect
     });
   }
   return w.WriteTensorData(buf.data(), buf.size());
+}
+
+// The predictor's threshold enters as W2[v][0] * z0 with z0 = W1[0] · x ~ RMSNorm(x)[0], whose
+// size depends on how much the residual stream grew through the layers. Rather than trust an
+// estimate, run the written model with the engine and adjust the threshold (rewriting the first
+// block of every W2 row in place) until the predictor selects the target fraction of rows.
+Status CalibrateProfiler(const std::string& path, const Plan& p, int n_threads, float* selected_fraction) {
+  ST_ASSIGN_OR_RETURN(GgufFile f, GgufFile::Open(path));
+  const GgufTensorInfo* t = f.FindTensor("lm_head_profiler.weight");
+  if (t == nullptr) return Internal("calibration: no profiler tensor");
+  const uint64_t E = p.s.n_embd, P = p.s.profiler_rank, V = p.V;
+  const GgmlType type = t->type;
+  const uint64_t w2_off = t->file_offset + P * RowBytes(type, E), w2_row = RowBytes(type, P);
+  const uint64_t block = TraitsOf(type).block_size, block_bytes = RowBytes(type, block);
+  std::vector<uint8_t> w2(V * w2_row);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return IoError(fmt::format("'{}': cannot reopen for calibration", path));
+  if (pread(fd, w2.data(), w2.size(), static_cast<off_t>(w2_off)) != static_cast<ssize_t>(w2.size())) {
+    ::close(fd);
+    return IoError(fmt::format("'{}': cannot read the profiler back", path));
+  }
+  auto set_tau = [&](float tau) -> Status {
+    std::vector<float> row(P);
+    for (uint64_t v = 0; v < V; ++v) {
+      ProfilerW2Row(p, static_cast<uint32_t>(v), tau, row.data());
+      QuantizeRowRef(type, row.data(), static_cast<int64_t>(block), w2.data() + v * w2_row);  // block 0 only
+    }
+    (void)block_bytes;
+    if (pwrite(fd, w2.data(), w2.size(), static_cast<off_t>(w2_off)) != static_cast<ssize_t>(w2.size())) {
+      return IoError(fmt::format("'{}': cannot write the calibrated profiler", path));
+    }
+    return Status::Ok();
+  };
+  auto measure = [&](float tau, float* frac) -> Status {
+    ST_RETURN_IF_ERROR(set_tau(tau));
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<Model> m, Model::Load(path));
+    DecoderOptions o;
+    o.n_ctx = 64;
+    o.n_threads = n_threads;
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> d, Decoder::Create(*m, o));
+    std::mt19937 rng(5);
+    const int n = 12;
+    for (int i = 0; i < n; ++i) {
+      ST_RETURN_IF_ERROR(d->Forward(static_cast<int32_t>(rng() % V), static_cast<uint32_t>(i)).status());
+    }
+    *frac = static_cast<float>(static_cast<double>(d->stats().lm_head_selected) / (static_cast<double>(n) * V));
+    return Status::Ok();
+  };
+  // Selection falls as tau grows; bisect on tau for the target fraction.
+  const float target = p.s.profiler_select;
+  float lo = 0.0f, hi = 2.0f * p.profiler_tau + 2.0f, frac = 0.0f;
+  Status st;
+  for (int it = 0; it < 14 && st.ok(); ++it) {
+    const float mid = 0.5f * (lo + hi);
+    st = measure(mid, &frac);
+    if (std::fabs(frac - target) <= 0.1f * target) {
+      lo = hi = mid;
+      break;
+    }
+    (frac > target ? lo : hi) = mid;
+  }
+  if (st.ok() && lo != hi) st = measure(0.5f * (lo + hi), &frac);
+  ::close(fd);
+  *selected_fraction = frac;
+  return st;
 }
 
 }  // namespace
@@ -473,7 +546,7 @@ Status GenerateModel(const GeneratorSpec& s, const std::string& path, int n_thre
       pool.ParallelFor(V, 256, [&](int64_t b, int64_t e) {
         std::vector<float> r2(P);
         for (int64_t v = b; v < e; ++v) {
-          ProfilerW2Row(p, static_cast<uint32_t>(v), r2.data());
+          ProfilerW2Row(p, static_cast<uint32_t>(v), p.profiler_tau, r2.data());
           QuantizeRowRef(j.type, r2.data(), static_cast<int64_t>(P), buf.data() + P * w1_row + v * w2_row);
         }
       });
@@ -482,7 +555,14 @@ Status GenerateModel(const GeneratorSpec& s, const std::string& path, int n_thre
     }
     ST_RETURN_IF_ERROR(WriteJob(w, j, pool, buf));
   }
-  return w.Finish();
+  ST_RETURN_IF_ERROR(w.Finish());
+  if (s.profiler_rank > 0) {
+    float frac = 0;
+    ST_RETURN_IF_ERROR(CalibrateProfiler(path, p, n_threads, &frac));
+    std::fprintf(stderr, "profiler calibrated: selects %.1f%% of the vocabulary rows (target %.1f%%)\n", 100.0 * frac,
+                 100.0 * s.profiler_select);
+  }
+  return Status::Ok();
 }
 
 }  // namespace st

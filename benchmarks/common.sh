@@ -1,0 +1,52 @@
+# Shared by the benchmark scripts: paths, model generation, and a quiet machine.
+# shellcheck shell=bash
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD:-$ROOT/build}"
+MODELS="${MODELS:-$BUILD/models}"
+RESULTS="$ROOT/benchmarks/results"
+SHARED="${SHARED:-$ROOT/../shared}"
+mkdir -p "$MODELS" "$RESULTS"
+
+bin() { echo "$BUILD/smallthinker-$1"; }
+
+# The real SmallThinker vocabulary (151,936 tokens) built from the Qwen3 tokenizer.json.
+qwen_vocab() {
+  local out="$MODELS/qwen-vocab.gguf"
+  if [[ ! -f "$out" ]]; then
+    "$(bin vocab)" --tokenizer-json "$SHARED/data/tokenizer/qwen3/tokenizer.json" \
+      --tokenizer-config "$SHARED/data/tokenizer/qwen3/tokenizer_config.json" -o "$out" >&2
+  fi
+  echo "$out"
+}
+
+# gen NAME ARGS... : generates $MODELS/NAME.gguf once (full-size files take minutes).
+gen() {
+  local name="$1"; shift
+  local out="$MODELS/$name.gguf"
+  if [[ ! -f "$out" ]]; then
+    echo "generating $out" >&2
+    "$(bin gen)" "$@" --vocab-gguf "$(qwen_vocab)" -o "$out.tmp" >&2 && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+
+# Other processes (a training run, a build) would distort timings: stop the busiest ones for the
+# duration of a measurement and let them continue afterwards. Set QUIET=0 to disable.
+PAUSED_PIDS=()
+quiet_begin() {
+  [[ "${QUIET:-1}" == "1" ]] || return 0
+  mapfile -t PAUSED_PIDS < <(ps -eo pid,pcpu,comm --sort=-pcpu --no-headers |
+    awk -v self=$$ '$2 > 20 && $1 != self && $3 !~ /^smallthinker/ {print $1}')
+  for p in "${PAUSED_PIDS[@]}"; do kill -STOP "$p" 2>/dev/null || true; done
+  sleep 1
+}
+quiet_end() {
+  for p in "${PAUSED_PIDS[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
+  PAUSED_PIDS=()
+}
+trap quiet_end EXIT
+
+machine_line() {
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%d)"
+}

@@ -1,0 +1,35 @@
+#include "common/llama_flags.h"
+
+#include <utility>
+
+namespace st {
+
+std::vector<std::string> NormalizeLlamaFlags(int argc, char** argv) {
+  static const std::pair<const char*, const char*> kMap[] = {
+      {"-sys", "--system-prompt"}, {"-cnv", "--conversation"}, {"-no-cnv", "--no-conversation"},
+      {"-st", "--single-turn"},    {"-sp", "--special"},       {"-ub", "--ubatch-size"},
+      {"-ngl", "--n-gpu-layers"},
+  };
+  std::vector<std::string> out;
+  out.reserve(argc);
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0) {
+      for (const auto& [from, to] : kMap) {
+        const std::string f = from;
+        if (a == f) {
+          a = to;
+          break;
+        }
+        if (a.rfind(f + "=", 0) == 0) {
+          a = std::string(to) + a.substr(f.size());
+          break;
+        }
+      }
+    }
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace st
