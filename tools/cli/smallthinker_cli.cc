@@ -1,137 +1,188 @@
-// smallthinker-cli: run a SmallThinker GGUF model.
+// smallthinker-cli: run a SmallThinker GGUF model (llama.cpp's flags and habits).
 //
-// First form: token ids in, greedy token ids out, optionally every position's logits to a .npy.
-//   smallthinker-cli -m model.gguf --token-ids 1,2,3 -n 8 --dump-logits logits.npy
-#include <CLI/CLI.hpp>
+//   smallthinker-cli -m model.gguf -p "Once upon a time" -n 64        one-shot completion
+//   smallthinker-cli -m model.gguf                                   chat (on a terminal)
+//   smallthinker-cli -m model.gguf --batch-file prompts.jsonl        batch, JSONL results
+//   smallthinker-cli -m model.gguf --token-ids 1,2,3 -n 8            ids in, greedy ids out
+//
+// This file sets up what every mode shares (arguments, model, tokenizer, sampler, Ctrl-C) and
+// prints the end-of-run report; the modes live in one_shot.cc, chat.cc, batch.cc, token_ids.cc.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <chrono>
-#include <climits>
 #include <cstdio>
-#include <string>
-#include <vector>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
+#include "cli/cli_args.h"
+#include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
-#include "common/run_options.h"
-#include "util/npy.h"
+#include "cli/interrupt.h"
+#include "cli/report.h"
 
 namespace st {
-namespace {
 
-struct Args {
-  RunOptions run;
-  std::string token_ids;
-  int n_predict = 16;
-  std::string dump_logits;
-};
-
-Result<std::vector<int32_t>> ParseTokenIds(const std::string& s) {
-  std::vector<int32_t> ids;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    const std::string item = s.substr(i, j - i);
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(item, &used);
-      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
-      ids.push_back(static_cast<int32_t>(v));
-    } catch (const std::exception&) {
-      return InvalidArgument(fmt::format("--token-ids: '{}' is not a non-negative integer", item));
-    }
-    i = j + 1;
-  }
-  if (ids.empty()) return InvalidArgument("--token-ids: no token ids given");
-  return ids;
-}
-
-int Fail(int code, const Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
   return code;
 }
 
-int Run(const Args& a) {
-  auto ids = ParseTokenIds(a.token_ids);
-  if (!ids.ok()) return Fail(kExitUsage, ids.status());
+Result<ChatTemplate> SelectTemplate(const CliContext& ctx) {
+  auto t = ChatTemplate::Select(ctx.args.chat_template, ctx.tokenizer.chat_template());
+  if (!t.ok()) return t.status().WithContext("chat template");
+  return t;
+}
+
+Status PromptTooLong(size_t n_tokens, uint32_t n_ctx) {
+  return InvalidArgument(
+      fmt::format("the prompt is {} tokens, longer than the context of {} tokens (-c)", n_tokens, n_ctx));
+}
+
+void WriteOut(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+int CheckModelPath(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Fail(kExitModel, fmt::format("-m {}: is a directory, not a GGUF model file", path));
+  }
+  return kExitOk;
+}
+
+namespace {
+
+// Reads -f: I/O problems are exit code 4, an empty or non-UTF-8 prompt 2.
+int ReadPromptFile(const std::string& path, std::string* text) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Fail(kExitIo, fmt::format("-f {}: cannot open: {}", path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return Fail(kExitIo, fmt::format("-f {}: is a directory, not a file", path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Fail(kExitIo, fmt::format("-f {}: cannot open: {}", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Fail(kExitIo, fmt::format("-f {}: read failed", path));
+  *text = ss.str();
+  if (text->empty()) return Fail(kExitUsage, fmt::format("empty prompt (-f {} is empty)", path));
+  if (const size_t bad = FirstInvalidUtf8(*text); bad != text->size()) {
+    return Fail(kExitUsage, fmt::format("-f {}: the prompt is not valid UTF-8 (byte {} of {})", path, bad, text->size()));
+  }
+  return kExitOk;
+}
+
+// Checks that a file we will read exists and is a regular file (exit code 4 otherwise).
+int CheckReadable(const std::string& path, const char* flag) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return Fail(kExitIo, fmt::format("{} {}: cannot open: {}", flag, path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return Fail(kExitIo, fmt::format("{} {}: is a directory, not a file", flag, path));
+  if (access(path.c_str(), R_OK) != 0) return Fail(kExitIo, fmt::format("{} {}: cannot read: {}", flag, path, std::strerror(errno)));
+  return kExitOk;
+}
+
+nlohmann::json SamplingJson(const SamplerParams& p) {
+  return {{"temp", p.temperature},           {"top_k", p.top_k},
+          {"top_p", p.top_p},                {"min_p", p.min_p},
+          {"repeat_penalty", p.repeat_penalty}, {"repeat_last_n", p.repeat_last_n},
+          {"presence_penalty", p.presence_penalty}, {"frequency_penalty", p.frequency_penalty},
+          {"seed", p.seed},                  {"samplers", p.order}};
+}
+
+int Main(int argc, char** argv) {
+  const auto t_start = std::chrono::steady_clock::now();
+  CliArgs a;
+  if (auto code = ParseCliArgs(argc, argv, a)) return *code;
+  if (Status s = CheckCliArgs(a); !s.ok()) return Fail(kExitUsage, s);
+  if (!a.token_ids.empty()) return RunTokenIds(a);
+
+  // Everything that can fail without the model fails before loading it.
+  const bool stdin_tty = isatty(STDIN_FILENO);
+  if (auto mode = ResolveCliMode(a, stdin_tty, /*model_has_template=*/true); !mode.ok()) {
+    return Fail(kExitUsage, mode.status());
+  }
+  std::string prompt_text = a.prompt;
+  if (!a.prompt_file.empty()) {
+    if (int code = ReadPromptFile(a.prompt_file, &prompt_text); code != kExitOk) return code;
+  }
+  if (!a.batch_file.empty()) {
+    if (int code = CheckReadable(a.batch_file, "--batch-file"); code != kExitOk) return code;
+  }
+  if (Status s = CheckWritable(a.json_path, "--json"); !s.ok()) return Fail(kExitIo, s);
+  if (Status s = CheckWritable(a.batch_output, "--batch-output"); !s.ok()) return Fail(kExitIo, s);
+
+  if (int c = CheckModelPath(a.run.model); c != kExitOk) return c;
   int code = kExitError;
   auto loaded = LoadForRun(a.run, &code);
   if (!loaded.ok()) return Fail(code, loaded.status());
-  Decoder& dec = *loaded->decoder;
-  const uint64_t V = dec.config().n_vocab;
-  const auto t_loaded = std::chrono::steady_clock::now();
+  auto tokenizer = Tokenizer::FromGguf(loaded->model->file());
+  if (!tokenizer.ok()) return Fail(ExitCodeForModelError(tokenizer.status()), tokenizer.status().WithContext("tokenizer"));
+  auto mode = ResolveCliMode(a, stdin_tty, !tokenizer->chat_template().empty());
+  if (!mode.ok()) return Fail(kExitUsage, mode.status());
 
-  std::vector<int32_t> tokens = *ids;
-  const size_t n_prompt = tokens.size();
-  std::vector<float> all_logits;  // [positions, V] when dumping
-  uint32_t pos = 0;
-  const float* logits = nullptr;
-  auto eval = [&](int32_t token) -> Status {
-    auto r = dec.Forward(token, pos);
-    if (!r.ok()) return r.status();
-    ++pos;
-    logits = *r;
-    if (!a.dump_logits.empty()) all_logits.insert(all_logits.end(), logits, logits + V);
-    return Status::Ok();
-  };
-  auto fail_eval = [](const Status& s) {
-    return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitError, s);
-  };
-  for (int32_t t : tokens) {
-    if (Status s = eval(t); !s.ok()) return fail_eval(s);
-  }
-  const auto t_prompt_done = std::chrono::steady_clock::now();
-  int generated = 0;
-  while (generated < a.n_predict) {
-    int32_t best = 0;  // greedy: the first index of the maximum
-    for (uint64_t v = 1; v < V; ++v) {
-      if (logits[v] > logits[best]) best = static_cast<int32_t>(v);
+  std::vector<LogitBias> biases;
+  for (const std::string& s : a.logit_bias) {
+    LogitBias b = *ParseLogitBias(s);  // checked by CheckCliArgs
+    if (b.token >= tokenizer->n_vocab()) {
+      return Fail(kExitUsage, fmt::format("--logit-bias {}: token {} is out of range (the vocabulary has {} tokens)", s,
+                                          b.token, tokenizer->n_vocab()));
     }
-    tokens.push_back(best);
-    std::printf("%s%d", generated == 0 ? "" : ",", best);
-    std::fflush(stdout);
-    ++generated;
-    // The last token is evaluated only when dumping, so the dump covers every position.
-    if (generated == a.n_predict && a.dump_logits.empty()) break;
-    if (Status s = eval(best); !s.ok()) return fail_eval(s);
+    biases.push_back(b);
   }
-  std::printf("\n");
-  const auto t_end = std::chrono::steady_clock::now();
+  SamplerParams sampling = SamplerParamsFromArgs(a);
+  {
+    auto probe = Sampler::Create(sampling);  // resolves a random seed once, checks the parameters
+    if (!probe.ok()) return Fail(kExitUsage, probe.status());
+    sampling.seed = probe->seed();
+  }
+  std::fprintf(stderr, "mode: %s; sampler seed: %u; samplers: %s; temp %.2f, top-k %d, top-p %.2f, min-p %.2f\n",
+               CliModeName(*mode), sampling.seed, sampling.order.c_str(), sampling.temperature, sampling.top_k,
+               sampling.top_p, sampling.min_p);
 
-  if (!a.dump_logits.empty()) {
-    Status s = WriteNpyF32(a.dump_logits, all_logits.data(), {all_logits.size() / V, V});
-    if (!s.ok()) return Fail(kExitIo, s);
+  InstallInterruptHandler();
+  Generator generator(*loaded->decoder, *tokenizer, biases, a.run.batch_size);
+  nlohmann::json summary = {{"mode", CliModeName(*mode)}, {"model", a.run.model}};
+  CliContext ctx{a, *tokenizer, generator, sampling, prompt_text, summary};
+  int exit_code = kExitOk;
+  switch (*mode) {
+    case CliMode::kOneShot: exit_code = RunOneShot(ctx); break;
+    case CliMode::kChat: exit_code = RunChat(ctx); break;
+    case CliMode::kBatch: exit_code = RunBatch(ctx); break;
+    case CliMode::kTokenIds: break;  // handled above
   }
-  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  const double prompt_ms = ms(t_prompt_done - t_loaded), eval_ms = ms(t_end - t_prompt_done);
-  std::fprintf(stderr, "%s", FormatMemoryReport(MakeMemoryReport(dec, pos)).c_str());
-  std::fprintf(stderr, "load time = %10.2f ms\n", loaded->load_ms);
-  std::fprintf(stderr, "prompt eval time = %10.2f ms / %5zu tokens (%8.2f ms per token, %8.2f tokens per second)\n",
-               prompt_ms, n_prompt, prompt_ms / n_prompt, 1000.0 * n_prompt / prompt_ms);
-  if (generated > 0) {
-    std::fprintf(stderr, "eval time = %10.2f ms / %5d runs   (%8.2f ms per token, %8.2f tokens per second)\n", eval_ms,
-                 generated, eval_ms / generated, 1000.0 * generated / eval_ms);
+
+  // The report: on stderr, and as JSON with --json; not after a bad prompt or file (exit 2, 3, 4).
+  if (exit_code != kExitOk && exit_code != kExitError && exit_code != kExitInterrupted) return exit_code;
+  RunTimings t = generator.timings();
+  t.load_ms = loaded->load_ms;
+  const double total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
+  const MemoryReport mem = MakeMemoryReport(*loaded->decoder, loaded->decoder->stats().tokens);
+  std::fprintf(stderr, "\n%s%s", FormatTimings(t, total_ms).c_str(), FormatMemoryReport(mem).c_str());
+  if (!a.json_path.empty()) {
+    summary["timings"] = TimingsJson(t);
+    summary["load_ms"] = t.load_ms;
+    summary["total_ms"] = total_ms;
+    summary["tokens"] = {{"prompt", t.prompt_n}, {"generated", t.predicted_n},
+                         {"context_used", generator.evaluated().size()}};
+    summary["memory"] = MemoryReportJson(mem);
+    nlohmann::json settings = SettingsJson(a.run, SamplingJson(sampling));
+    settings["n_ctx"] = loaded->decoder->n_ctx();
+    settings["n_threads"] = loaded->decoder->n_threads();
+    settings["n_predict"] = a.n_predict;
+    settings["ignore_eos"] = a.ignore_eos;
+    summary["settings"] = settings;
+    summary["exit_code"] = exit_code;
+    if (Status s = WriteJsonFile(a.json_path, summary); !s.ok()) return Fail(kExitIo, s);
   }
-  std::fprintf(stderr, "total time = %10.2f ms\n", loaded->load_ms + ms(t_end - t_loaded));
-  return kExitOk;
+  return exit_code;
 }
 
 }  // namespace
 }  // namespace st
 
-int main(int argc, char** argv) {
-  st::Args a;
-  CLI::App app{"smallthinker-cli: run a SmallThinker GGUF model on the CPU"};
-  app.footer(st::kExitCodesHelp);
-  st::AddRunOptions(app, a.run);
-  app.add_option("--token-ids", a.token_ids, "prompt as comma-separated token ids, e.g. 1,2,3")->required();
-  app.add_option("-n,--predict", a.n_predict, "tokens to generate (greedy)")->capture_default_str();
-  app.add_option("--dump-logits", a.dump_logits,
-                 "write the logits after every evaluated position to FILE.npy (float32, [positions, vocab])");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? st::kExitOk : st::kExitUsage;
-  }
-  return st::Run(a);
-}
+int main(int argc, char** argv) { return st::Main(argc, argv); }

@@ -1,0 +1,24 @@
+# smallthinker-cli tests (label "cli"; ctest -L cli):
+#   cli_unittests        GoogleTest units of tools/cli (argument checks, batch lines, chat KV reuse)
+#   cli_<Class>          tests/cli/cli_check.py end to end: one-shot, chat on a pseudo-terminal,
+#                        batch files, errors and exit codes (each class makes its own tiny model)
+# The unit sources are named *_unittest.cc so that tests/CMakeLists.txt's *_test.cc glob leaves
+# them to this file, which links them with the CLI's own sources.
+file(GLOB ST_CLI_UNITTEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/cli/*_unittest.cc)
+add_executable(cli_unittests ${ST_CLI_UNITTEST_SOURCES}
+  ${CMAKE_SOURCE_DIR}/tools/cli/cli_args.cc
+  ${CMAKE_SOURCE_DIR}/tools/cli/batch_input.cc
+  ${CMAKE_SOURCE_DIR}/tools/cli/chat_session.cc)
+target_link_libraries(cli_unittests PRIVATE st_tools st_gen GTest::gtest GTest::gtest_main)
+gtest_discover_tests(cli_unittests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "cli")
+
+find_program(ST_CLI_PYTHON NAMES python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(NOT ST_CLI_PYTHON)
+  find_program(ST_CLI_PYTHON python3)
+endif()
+foreach(group OneShotTest ChatPtyTest BatchTest ErrorsTest)
+  add_test(NAME cli_${group}
+    COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_check.py
+            --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli/${group} ${group})
+  set_tests_properties(cli_${group} PROPERTIES LABELS "cli" TIMEOUT 120)
+endforeach()

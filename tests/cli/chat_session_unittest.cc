@@ -1,0 +1,115 @@
+// ChatSession: each turn keeps the cached tokens that still match the conversation's rendering and
+// evaluates only the rest; what is kept plus what is evaluated always spells the full rendering.
+#include "cli/chat_session.h"
+
+#include <gtest/gtest.h>
+
+#include "gen/model_generator.h"
+
+namespace st {
+namespace {
+
+const Tokenizer& TinyTokenizer() {
+  static const Tokenizer* tok = [] {
+    auto t = Tokenizer::FromVocab(TinyVocab(512));
+    if (!t.ok()) std::abort();
+    return new Tokenizer(std::move(*t));
+  }();
+  return *tok;
+}
+
+ChatTemplate Template(const char* name) {
+  auto t = ChatTemplate::FromNameOrText(name);
+  if (!t.ok()) std::abort();
+  return std::move(*t);
+}
+
+std::string Text(std::span<const int32_t> ids) { return TinyTokenizer().Decode(ids, /*render_special=*/true); }
+
+// Plays a conversation: every turn's plan is "evaluated", the answer's tokens too (but not the
+// end-of-generation token, which is sampled and never evaluated; `cut` drops one more, as a
+// stop at -n does).
+struct Conversation {
+  explicit Conversation(const ChatTemplate& t) : tmpl(t), session(t, TinyTokenizer()) {}
+
+  TurnPlan User(const std::string& text) {
+    auto plan = session.AddUserTurn(text, evaluated);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    EXPECT_LE(plan->keep_tokens, evaluated.size());
+    evaluated.resize(plan->keep_tokens);
+    evaluated.insert(evaluated.end(), plan->tokens.begin(), plan->tokens.end());
+    // Invariant: the cache now spells the whole rendering with the generation prompt.
+    auto full = tmpl.Render(session.messages());
+    EXPECT_EQ(Text(evaluated), *full);
+    return *plan;
+  }
+
+  void Answer(const std::string& text, bool cut = false) {
+    const std::vector<int32_t> ids = TinyTokenizer().Encode(text, false, false);
+    evaluated.insert(evaluated.end(), ids.begin(), ids.end() - (cut ? 1 : 0));
+    session.AddAssistantReply(Text(ids));
+  }
+
+  const ChatTemplate& tmpl;
+  ChatSession session;
+  std::vector<int32_t> evaluated;
+};
+
+TEST(ChatSessionTest, ChatMlKeepsTheWholeConversation) {
+  const ChatTemplate t = Template("chatml");
+  Conversation c(t);
+  c.session.AddSystem("Be brief.");
+  const TurnPlan first = c.User("Hello there");
+  EXPECT_EQ(first.keep_tokens, 0u);
+  c.Answer("Hi! How can I help?");
+  const size_t cached = c.evaluated.size();
+  const TurnPlan second = c.User("Tell me a story");
+  EXPECT_EQ(second.keep_tokens, cached);
+  EXPECT_EQ(Text(second.tokens), "<|im_end|>\n<|im_start|>user\nTell me a story<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatSessionTest, AnAnswerCutShortIsCompletedFromItsText) {
+  const ChatTemplate t = Template("chatml");
+  Conversation c(t);
+  c.User("Hello");
+  c.Answer("Once upon a time there was", /*cut=*/true);
+  const size_t cached = c.evaluated.size();
+  const TurnPlan next = c.User("Go on");
+  EXPECT_EQ(next.keep_tokens, cached);
+  EXPECT_EQ(Text(next.tokens).rfind(" was<|im_end|>\n", 0), 0u) << Text(next.tokens);
+}
+
+TEST(ChatSessionTest, Qwen3RewindsWhenEarlierReasoningIsDropped) {
+  const ChatTemplate t = Template("qwen3");
+  Conversation c(t);
+  c.User("What is 2+2?");
+  c.Answer("<think>\nadd them\n</think>\n\nIt is 4.");
+  const std::vector<int32_t> before = c.evaluated;
+  const TurnPlan next = c.User("And 3+3?");
+  // The earlier turn's reasoning is no longer rendered: the cache is kept up to the end of the
+  // last turn both renderings share, the first user turn; its answer is evaluated again.
+  EXPECT_EQ(Text(std::span(before).first(next.keep_tokens)), "<|im_start|>user\nWhat is 2+2?<|im_end|>\n");
+  EXPECT_EQ(Text(next.tokens).rfind("<|im_start|>assistant\nIt is 4.<|im_end|>\n", 0), 0u) << Text(next.tokens);
+}
+
+TEST(ChatSessionTest, MatchingTokenPrefixStopsAtTheFirstDifference) {
+  const Tokenizer& tok = TinyTokenizer();
+  const std::vector<int32_t> ids = tok.Encode("<|im_start|>user\nhello", false, true);
+  const std::string text = "<|im_start|>user\nhelp";
+  size_t bytes = 0;
+  const size_t k = MatchingTokenPrefix(tok, ids, text, text.size(), -1, &bytes);
+  EXPECT_LT(k, ids.size());
+  EXPECT_EQ(Text(std::span(ids).first(k)), text.substr(0, bytes));
+  EXPECT_EQ(text.compare(0, bytes, Text(std::span(ids).first(k))), 0);
+  // The limit caps what is kept.
+  EXPECT_EQ(MatchingTokenPrefix(tok, ids, text, 0, -1, &bytes), 0u);
+  EXPECT_EQ(bytes, 0u);
+  // A BOS the rendering does not show is kept with what follows it.
+  std::vector<int32_t> with_bos = {tok.bos()};
+  with_bos.insert(with_bos.end(), ids.begin(), ids.end());
+  EXPECT_EQ(MatchingTokenPrefix(tok, with_bos, text, text.size(), tok.bos(), &bytes), k + 1);
+  EXPECT_EQ(MatchingTokenPrefix(tok, with_bos, "", 0, tok.bos(), &bytes), 0u);
+}
+
+}  // namespace
+}  // namespace st

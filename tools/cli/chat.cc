@@ -1,0 +1,141 @@
+// Chat mode: a conversation through the chat template, with the KV cache kept between turns.
+//
+// The user types after "> " (on stderr, so stdout holds only the model's words); a line ending in
+// "\" continues on the next. Ctrl-C stops an answer and returns to the prompt; Ctrl-C at the
+// prompt exits with 130; Ctrl-D (EOF) at the prompt exits with 0. A full context ends the
+// conversation with a message (exit 0).
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include "cli/chat_session.h"
+#include "cli/cli_modes.h"
+#include "cli/exit_codes.h"
+#include "cli/interrupt.h"
+
+namespace st {
+namespace {
+
+// One user message: a line, continued while it ends in a backslash.
+LineReader::Result ReadUserMessage(LineReader& reader, std::string* message) {
+  message->clear();
+  std::string line;
+  while (true) {
+    const LineReader::Result r = reader.ReadLine(&line);
+    if (r == LineReader::Result::kInterrupted) return r;
+    if (r == LineReader::Result::kEof) return message->empty() ? r : LineReader::Result::kLine;
+    if (!line.empty() && line.back() == '\\') {
+      line.pop_back();
+      *message += line + "\n";
+      continue;
+    }
+    *message += line;
+    return LineReader::Result::kLine;
+  }
+}
+
+bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+}  // namespace
+
+int RunChat(CliContext& ctx) {
+  const CliArgs& a = ctx.args;
+  const Tokenizer& tok = ctx.tokenizer;
+  Generator& gen = ctx.generator;
+  auto tmpl = SelectTemplate(ctx);
+  if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status());
+  ChatSession session(*tmpl, tok);
+  if (a.has_system) session.AddSystem(a.system_prompt);
+  auto sampler = Sampler::Create(ctx.sampling);
+  if (!sampler.ok()) return Fail(kExitUsage, sampler.status());
+  gen.set_sampler(&*sampler);
+
+  const bool interactive = isatty(STDIN_FILENO);
+  if (interactive) {
+    std::fprintf(stderr,
+                 "== chat (template %s): type a message and press Enter; end a line with \\ to go on.\n"
+                 "== Ctrl-C stops an answer; Ctrl-C at the prompt or Ctrl-D leaves.\n",
+                 tmpl->name().c_str());
+  }
+  GenerateOptions o;
+  o.n_predict = a.n_predict;
+  o.ignore_eos = a.ignore_eos;
+  o.render_special = a.special;
+
+  LineReader reader(STDIN_FILENO);
+  bool first_from_args = a.has_prompt || !a.prompt_file.empty();
+  int turns = 0;
+  int exit_code = kExitOk;
+  const char* last_stop = "";
+  while (true) {
+    std::string user;
+    const bool from_args = first_from_args;
+    if (first_from_args) {
+      user = ctx.prompt_text;
+      first_from_args = false;
+    } else {
+      ClearInterrupt();
+      std::fputs("> ", stderr);
+      std::fflush(stderr);
+      const LineReader::Result r = ReadUserMessage(reader, &user);
+      if (r == LineReader::Result::kEof) {
+        std::fputs("\n", stderr);
+        break;
+      }
+      if (r == LineReader::Result::kInterrupted) {
+        std::fputs("\n", stderr);
+        exit_code = kExitInterrupted;
+        break;
+      }
+      if (IsBlank(user)) continue;
+      if (const size_t bad = FirstInvalidUtf8(user); bad != user.size()) {
+        std::fprintf(stderr, "error: the message is not valid UTF-8 (byte %zu of %zu); not sent\n", bad, user.size());
+        continue;
+      }
+    }
+    auto plan = session.AddUserTurn(user, gen.evaluated());
+    if (!plan.ok()) return Fail(kExitUsage, plan.status());
+    ++turns;
+    if (plan->total_tokens() > gen.n_ctx()) {
+      if (from_args && turns == 1) return Fail(kExitUsage, PromptTooLong(plan->total_tokens(), gen.n_ctx()));
+      std::fprintf(stderr, "context full: this turn needs %zu tokens, the context holds %u (-c); ending the chat\n",
+                   plan->total_tokens(), gen.n_ctx());
+      last_stop = "context";
+      break;
+    }
+    if (a.run.verbose) {
+      std::fprintf(stderr, "chat: turn %d: reusing %zu cached tokens, evaluating %zu new (conversation %zu tokens, "
+                   "context %u)\n", turns, plan->keep_tokens, plan->tokens.size(), plan->total_tokens(), gen.n_ctx());
+    }
+    ClearInterrupt();
+    if (Status s = gen.Evaluate(plan->tokens, static_cast<uint32_t>(plan->keep_tokens)); !s.ok()) {
+      if (s.code() != StatusCode::kCancelled) return Fail(kExitError, s);
+      session.AddAssistantReply("");
+      std::fputs("\n[interrupted]\n", stderr);
+      last_stop = "interrupted";
+      if (a.single_turn) break;
+      continue;
+    }
+    auto g = gen.Generate(o, WriteOut);
+    WriteOut("\n");
+    if (!g.ok()) return Fail(kExitError, g.status());
+    session.AddAssistantReply(tok.Decode(g->content_tokens(), /*render_special=*/true));
+    last_stop = StopReasonName(g->stop);
+    if (a.run.verbose) {
+      std::fprintf(stderr, "chat: turn %d: answered %zu tokens (stop: %s)\n", turns, g->tokens.size(), last_stop);
+    }
+    if (g->stop == StopReason::kInterrupted) std::fputs("[interrupted]\n", stderr);
+    if (g->stop == StopReason::kContext) {
+      std::fprintf(stderr, "context full: the context holds %u tokens (-c); ending the chat\n", gen.n_ctx());
+      break;
+    }
+    if (a.single_turn) break;
+  }
+  ctx.summary["turns"] = turns;
+  ctx.summary["stop_reason"] = last_stop;
+  ctx.summary["context_used"] = gen.evaluated().size();
+  return exit_code;
+}
+
+}  // namespace st

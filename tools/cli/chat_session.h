@@ -1,0 +1,63 @@
+// ChatSession: a conversation's messages and what to evaluate for each new turn, reusing the KV
+// cache of the turns before.
+//
+// The cache holds the tokens evaluated so far: the earlier prompts and the answers' tokens (an
+// answer's last token, the end-of-generation token, is sampled but not evaluated). For a new user
+// turn, ChatTemplate::RenderDelta says how many bytes of the earlier rendering stay valid
+// (keep_bytes); PlanTurn keeps the longest prefix of the evaluated tokens whose text matches the
+// new rendering byte for byte within those bytes, and tokenizes the rest of the rendering from
+// there. For ChatML that keeps the whole conversation and evaluates "<|im_end|>\n" (the end of the
+// previous answer) plus the new turn; Qwen3's templates, which drop earlier reasoning, rewind.
+//
+// Not thread-safe. Borrows the template and tokenizer.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "smallthinker/status.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace st {
+
+struct TurnPlan {
+  size_t keep_tokens = 0;       // evaluated tokens that stay in the cache
+  std::vector<int32_t> tokens;  // to evaluate from position keep_tokens
+  size_t total_tokens() const { return keep_tokens + tokens.size(); }
+};
+
+class ChatSession {
+ public:
+  ChatSession(const ChatTemplate& tmpl, const Tokenizer& tokenizer, ChatRenderOptions options = {})
+      : template_(tmpl), tokenizer_(tokenizer), options_(options) {}
+
+  void AddSystem(std::string content) { messages_.push_back({"system", std::move(content), std::nullopt}); }
+
+  // Adds a user message and plans the evaluation of the new prompt (the generation prompt
+  // included), given the tokens the cache holds now. Errors: the template's (InvalidArgument).
+  Result<TurnPlan> AddUserTurn(std::string content, std::span<const int32_t> evaluated);
+
+  // Records the answer to the last user turn (its text as the model generated it, end-of-generation
+  // token excluded). The rendering of the conversation so far is then what the cache holds.
+  void AddAssistantReply(std::string content);
+
+  const std::vector<ChatMessage>& messages() const { return messages_; }
+
+ private:
+  const ChatTemplate& template_;
+  const Tokenizer& tokenizer_;
+  ChatRenderOptions options_;
+  std::vector<ChatMessage> messages_;
+  size_t cached_messages_ = 0;  // messages whose rendering the cache holds (up to the last answer)
+};
+
+// The longest prefix of `evaluated` whose pieces (control tokens as text) equal text[0, limit)'s
+// beginning, as a token count; *bytes gets their text length. A leading BOS, which the rendering
+// does not show, matches zero bytes when skip_bos >= 0 is its id.
+size_t MatchingTokenPrefix(const Tokenizer& tokenizer, std::span<const int32_t> evaluated, std::string_view text,
+                           size_t limit, int32_t skip_bos, size_t* bytes);
+
+}  // namespace st

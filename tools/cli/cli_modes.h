@@ -1,0 +1,51 @@
+// The modes of smallthinker-cli (one_shot.cc, chat.cc, batch.cc, token_ids.cc) and what they share.
+// Each returns the process exit code (exit_codes.h) and prints its own "error: ..." line.
+#pragma once
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli/cli_args.h"
+#include "cli/generator.h"
+#include "common/run_options.h"
+#include "smallthinker/status.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace st {
+
+// Everything a text mode needs, set up by main.
+struct CliContext {
+  const CliArgs& args;
+  const Tokenizer& tokenizer;
+  Generator& generator;
+  SamplerParams sampling;     // the seed resolved (never kRandomSeed)
+  std::string prompt_text;    // -p, or the contents of -f ("" when neither)
+  nlohmann::json& summary;    // the --json summary; modes add their fields
+};
+
+int RunOneShot(CliContext& ctx);
+int RunChat(CliContext& ctx);
+int RunBatch(CliContext& ctx);
+// The first form: needs no tokenizer. Prints its own report.
+int RunTokenIds(const CliArgs& args);
+
+// Prints "error: <message>" on stderr and returns `code`.
+int Fail(int code, const std::string& message);
+inline int Fail(int code, const Status& s) { return Fail(code, s.message()); }
+
+// Exit code 3 with an "error:" line when -m names a directory (0 otherwise; Model::Load reports
+// the rest).
+int CheckModelPath(const std::string& path);
+
+// The template for -sys, chat and batch messages (--chat-template, else the model's, else chatml).
+Result<ChatTemplate> SelectTemplate(const CliContext& ctx);
+
+// "error: the prompt is N tokens, longer than the context (M, -c)" as a Status (InvalidArgument).
+Status PromptTooLong(size_t n_tokens, uint32_t n_ctx);
+
+// Writes text to stdout and flushes (a token's text as soon as it is produced).
+void WriteOut(const std::string& text);
+
+}  // namespace st

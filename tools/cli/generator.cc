@@ -1,0 +1,143 @@
+#include "cli/generator.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+
+#include "cli/interrupt.h"
+#include "text/streaming_decoder.h"
+
+namespace st {
+namespace {
+
+double MsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+const char* StopReasonName(StopReason r) {
+  switch (r) {
+    case StopReason::kEog: return "eog";
+    case StopReason::kLength: return "length";
+    case StopReason::kContext: return "context";
+    case StopReason::kInterrupted: return "interrupted";
+  }
+  return "?";
+}
+
+Generator::Generator(Decoder& decoder, const Tokenizer& tokenizer, std::vector<LogitBias> biases, uint32_t batch_size)
+    : decoder_(decoder), tokenizer_(tokenizer), biases_(std::move(biases)), batch_size_(std::max<uint32_t>(batch_size, 1)) {}
+
+Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
+  ST_CHECK(pos0 <= evaluated_.size());
+  ST_CHECK(!tokens.empty());
+  ST_CHECK(sampler_ != nullptr);
+  if (pos0 + tokens.size() > decoder_.n_ctx()) {
+    return OutOfRange(fmt::format("{} tokens do not fit in the context of {} (-c)", pos0 + tokens.size(),
+                                  decoder_.n_ctx()));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  evaluated_.resize(pos0);
+  logits_ = nullptr;
+  Status result = Status::Ok();
+  size_t done = 0;
+  while (done < tokens.size()) {
+    if (InterruptRequested()) {
+      result = Cancelled("interrupted");
+      break;
+    }
+    const size_t n = std::min<size_t>(batch_size_, tokens.size() - done);
+    auto r = decoder_.Prefill(tokens.subspan(done, n), static_cast<uint32_t>(pos0 + done));
+    if (!r.ok()) {
+      result = r.status();
+      break;
+    }
+    logits_ = *r;
+    evaluated_.insert(evaluated_.end(), tokens.begin() + done, tokens.begin() + done + n);
+    for (size_t i = done; i < done + n; ++i) sampler_->Accept(tokens[i]);
+    done += n;
+  }
+  if (done < tokens.size()) logits_ = nullptr;
+  last_evaluate_ = RunTimings{};
+  last_evaluate_.prompt_n = done;
+  last_evaluate_.prompt_ms = MsSince(t0);
+  timings_ += last_evaluate_;
+  return result;
+}
+
+std::span<const float> Generator::SamplingLogits(bool ignore_eos) {
+  const size_t V = decoder_.config().n_vocab;
+  if (biases_.empty() && !ignore_eos) return {logits_, V};
+  work_.assign(logits_, logits_ + V);
+  for (const LogitBias& b : biases_) {
+    if (b.token >= 0 && static_cast<size_t>(b.token) < V) work_[b.token] += b.bias;
+  }
+  if (ignore_eos) {
+    for (int32_t id : tokenizer_.end_of_generation_ids()) {
+      if (id >= 0 && static_cast<size_t>(id) < V) work_[id] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  return work_;
+}
+
+Result<Generation> Generator::Generate(const GenerateOptions& o, const std::function<void(const std::string&)>& on_text) {
+  ST_CHECK(logits_ != nullptr);
+  ST_CHECK(sampler_ != nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  Generation g;
+  StreamingDecoder stream(tokenizer_, o.render_special);
+  auto emit = [&](const std::string& s) {
+    if (!s.empty() && on_text) on_text(s);
+  };
+  auto limit_reached = [&] { return o.n_predict >= 0 && g.tokens.size() >= static_cast<size_t>(o.n_predict); };
+  Status error = Status::Ok();
+  while (true) {
+    if (limit_reached()) {
+      g.stop = StopReason::kLength;
+      break;
+    }
+    if (InterruptRequested()) {
+      g.stop = StopReason::kInterrupted;
+      break;
+    }
+    const int32_t t = sampler_->Sample(SamplingLogits(o.ignore_eos));
+    sampler_->Accept(t);
+    g.tokens.push_back(t);
+    if (!o.ignore_eos && tokenizer_.IsEndOfGeneration(t)) {
+      if (o.render_special) emit(stream.Push(t));
+      g.stop = StopReason::kEog;
+      break;
+    }
+    emit(stream.Push(t));
+    if (limit_reached()) {
+      g.stop = StopReason::kLength;
+      break;
+    }
+    if (evaluated_.size() >= decoder_.n_ctx()) {
+      g.stop = StopReason::kContext;
+      break;
+    }
+    auto r = decoder_.Forward(t, static_cast<uint32_t>(evaluated_.size()), /*want_logits=*/true);
+    if (!r.ok()) {
+      error = r.status();
+      break;
+    }
+    logits_ = *r;
+    evaluated_.push_back(t);
+  }
+  emit(stream.Flush());
+  g.timings.predicted_n = g.tokens.size();
+  g.timings.predicted_ms = MsSince(t0);
+  timings_.predicted_n += g.timings.predicted_n;
+  timings_.predicted_ms += g.timings.predicted_ms;
+  if (!error.ok()) {
+    logits_ = nullptr;
+    return error;
+  }
+  return g;
+}
+
+}  // namespace st

@@ -1,0 +1,93 @@
+// Generator: evaluates prompts and samples tokens on one Decoder, and remembers the token sequence
+// the KV cache holds, so a conversation can continue where it stopped (or rewind to a prefix).
+//
+// Not thread-safe (one per Decoder). Borrows the decoder, tokenizer and sampler, which must
+// outlive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cli/cli_args.h"
+#include "cli/report.h"
+#include "runtime/decoder.h"
+#include "smallthinker/status.h"
+#include "text/sampler.h"
+#include "text/tokenizer.h"
+
+namespace st {
+
+enum class StopReason {
+  kEog,          // an end-of-generation token was sampled (it is not evaluated)
+  kLength,       // -n tokens were generated
+  kContext,      // the context is full
+  kInterrupted,  // Ctrl-C
+};
+// "eog", "length", "context", "interrupted" (the batch results' stop_reason).
+const char* StopReasonName(StopReason r);
+
+struct GenerateOptions {
+  int32_t n_predict = -1;       // -1: until end of generation or a full context
+  bool ignore_eos = false;      // end-of-generation tokens get -inf (never sampled)
+  bool render_special = false;  // on_text gets control tokens' text too
+};
+
+struct Generation {
+  std::vector<int32_t> tokens;  // the sampled tokens; the end-of-generation token last when stop == kEog
+  StopReason stop = StopReason::kLength;
+  RunTimings timings;           // this generation's predicted_n / predicted_ms
+
+  // The tokens without a final end-of-generation token.
+  std::span<const int32_t> content_tokens() const {
+    return {tokens.data(), tokens.size() - (stop == StopReason::kEog && !tokens.empty() ? 1 : 0)};
+  }
+};
+
+class Generator {
+ public:
+  // batch_size: prompt tokens per Prefill call (a Ctrl-C is noticed between calls).
+  Generator(Decoder& decoder, const Tokenizer& tokenizer, std::vector<LogitBias> biases, uint32_t batch_size);
+
+  // The sampler for what follows (borrowed; prompt tokens are accepted into it for the penalties).
+  void set_sampler(Sampler* sampler) { sampler_ = sampler; }
+
+  // Makes the cache hold evaluated()[0, pos0) followed by `tokens` and computes the next-token
+  // logits. REQUIRES: pos0 <= evaluated().size(), !tokens.empty(), a sampler is set.
+  // Errors: pos0 + tokens.size() > n_ctx (OutOfRange; the cache is unchanged), Ctrl-C between
+  // batches (Cancelled; evaluated() holds what was evaluated), decoder errors.
+  Status Evaluate(std::span<const int32_t> tokens, uint32_t pos0);
+
+  // Samples tokens after the last Evaluate/Generate, streaming their text to on_text (UTF-8
+  // characters kept whole). Stops at an end-of-generation token, after n_predict tokens, when the
+  // context is full, or on Ctrl-C. The last sampled token is not evaluated. REQUIRES: a successful
+  // Evaluate first.
+  Result<Generation> Generate(const GenerateOptions& options, const std::function<void(const std::string&)>& on_text);
+
+  // The tokens whose keys and values the cache holds, positions 0.. in order.
+  const std::vector<int32_t>& evaluated() const { return evaluated_; }
+  uint32_t n_ctx() const { return decoder_.n_ctx(); }
+  // Totals over every Evaluate and Generate.
+  const RunTimings& timings() const { return timings_; }
+  // The last Evaluate's prompt_n / prompt_ms.
+  const RunTimings& last_evaluate() const { return last_evaluate_; }
+
+ private:
+  // The logits to sample from: the decoder's, or a copy with the biases applied.
+  std::span<const float> SamplingLogits(bool ignore_eos);
+
+  Decoder& decoder_;
+  const Tokenizer& tokenizer_;
+  std::vector<LogitBias> biases_;
+  uint32_t batch_size_;
+  Sampler* sampler_ = nullptr;
+  std::vector<int32_t> evaluated_;
+  const float* logits_ = nullptr;  // [V] after the last evaluated token
+  std::vector<float> work_;        // [V] biased copy
+  RunTimings timings_;
+  RunTimings last_evaluate_;
+};
+
+}  // namespace st
