@@ -31,8 +31,9 @@ void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
     k.gemv(w.data, w.row_bytes, w.rows, w.cols, act, out);
     return;
   }
-  // Chunks of 16 rows keep each thread streaming contiguous memory while balancing the tail.
-  pool->ParallelFor(w.rows, 16, [&](int64_t begin, int64_t end) {
+  // One contiguous range of rows per thread: long sequential streams are what the hardware
+  // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
+  pool->ParallelFor(w.rows, StreamGrain(w.rows, pool->size()), [&](int64_t begin, int64_t end) {
     k.gemv(w.Row(begin), w.row_bytes, end - begin, w.cols, act, out + begin);
   });
 }
@@ -64,7 +65,7 @@ void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
     run(0, w.rows);
     return;
   }
-  pool->ParallelFor(w.rows, 32, run);
+  pool->ParallelFor(w.rows, StreamGrain(w.rows, pool->size()), run);
 }
 
 }  // namespace st

@@ -30,6 +30,9 @@ class Activation {
   std::vector<uint8_t> q8_k_;
 };
 
+// Rows per chunk when `n` rows are split across `threads`: one contiguous range per thread.
+inline int64_t StreamGrain(int64_t n, int threads) { return (n + threads - 1) / threads; }
+
 // out[r] = W[r] · x for r in [row_begin, row_end). With a pool, rows are split across threads; each
 // row is computed by exactly one thread with the same kernel, so the result is thread-count
 // independent.

@@ -45,7 +45,7 @@ Status Decoder::MoeFfn(uint32_t il) {
   const void* u_up = u.As(uk.act_type);
 
   // 1. gate = Gate_j · u for every neuron of every selected expert                [k][F]
-  pool_->ParallelFor(k * F, 64, [&](int64_t b, int64_t e) {
+  pool_->ParallelFor(k * F, StreamGrain(k * F, pool_->size()), [&](int64_t b, int64_t e) {
     while (b < e) {
       const int64_t j = b / F, r = b % F, n = std::min(e - b, F - r);
       gk.gemv(ew[j].gate.Row(r), ew[j].gate.row_bytes, n, E, u_gate, gate_.data() + j * F + r);
@@ -71,7 +71,7 @@ Status Decoder::MoeFfn(uint32_t il) {
     stats_.expert_neurons_active += n_active;
   }
   start[k] = total_active;
-  pool_->ParallelFor(total_active, 32, [&](int64_t b, int64_t e) {
+  pool_->ParallelFor(total_active, StreamGrain(total_active, pool_->size()), [&](int64_t b, int64_t e) {
     while (b < e) {
       int64_t j = 0;
       while (start[j + 1] <= b) ++j;
@@ -98,10 +98,13 @@ Status Decoder::MoeFfn(uint32_t il) {
       }
       stats_.weight_bytes += active_[j].size() * ew[j].down.row_bytes;
     }
-    // Split E into block-aligned column ranges; every thread adds the experts in order j = 0..k-1.
+    // Split E into one block-aligned column range per thread (long contiguous runs of each row
+    // stream well; short ones turn the walk over the rows into scattered loads). Every thread
+    // adds the experts in order j = 0..k-1, so the bits do not depend on the split.
     const int64_t bs = TraitsOf(ew[0].down.type).block_size;
     const int64_t blocks = E / bs;
-    pool_->ParallelFor(blocks, std::max<int64_t>(1, 64 / bs), [&](int64_t b0, int64_t b1) {
+    const int64_t grain = (blocks + pool_->size() - 1) / pool_->size();
+    pool_->ParallelFor(blocks, grain, [&](int64_t b0, int64_t b1) {
       const int64_t c0 = b0 * bs, n = (b1 - b0) * bs;
       for (int64_t j = 0; j < k; ++j) {
         dk.axpy_indexed(ew[j].down.data + RowBytes(ew[j].down.type, c0), ew[j].down.row_bytes, active_[j].data(),
