@@ -85,7 +85,10 @@ void Decoder::Attention(uint32_t il, uint32_t pos) {
 
   // Heads in parallel; each thread scores into its own row of scores_.
   const uint32_t n_ctx = kv_.n_ctx();
-  pool_->ParallelFor(c.n_head, 1, [&](int64_t h0, int64_t h1, int thread) {
+  // Heads in parallel once the cache is big enough to be worth a second thread.
+  const uint64_t kv_bytes = static_cast<uint64_t>(pos + 1) * (kv_.key_row_bytes() + kv_.value_row_bytes());
+  pool_->ParallelFor(c.n_head, kv_bytes * c.n_head / c.n_head_kv >= pool_->min_parallel_bytes() ? 1 : c.n_head,
+                     [&](int64_t h0, int64_t h1, int thread) {
     AttendHeads(il, pos, q, h0, h1, scores_.data() + static_cast<size_t>(thread) * n_ctx, attn_.data());
   });
 

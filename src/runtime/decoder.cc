@@ -35,6 +35,7 @@ Decoder::Decoder(const Model& model, const DecoderOptions& options, uint32_t n_c
       batch_size_(options.batch_size),
       dense_experts_(options.dense_experts),
       prefetch_(options.prefetch) {
+  pool_->set_min_parallel_bytes(options.min_parallel_bytes);
   const ModelConfig& c = config_;
   const size_t k = c.n_expert_used;
   x_.resize(c.n_embd);

@@ -40,6 +40,8 @@ struct DecoderOptions {
   uint32_t n_ctx = 4096;         // context length; 0 = the model's training context
   KvType kv_type = KvType::kF16;
   int n_threads = 1;
+  // Steps that stream fewer weight bytes than this run on one thread (tests use 0 to split all).
+  uint64_t min_parallel_bytes = 64 * 1024;
   uint32_t batch_size = 256;     // prompt tokens per batch in Prefill (-ub)
   // Predicted when the file has a profiler, unless exact is asked for.
   bool exact_lm_head = false;

@@ -33,7 +33,7 @@ void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
   }
   // One contiguous range of rows per thread: long sequential streams are what the hardware
   // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
-  pool->ParallelFor(w.rows, StreamGrain(w.rows, pool->size()), [&](int64_t begin, int64_t end) {
+  pool->ParallelFor(w.rows, StreamGrain(w.rows, *pool, w.bytes()), [&](int64_t begin, int64_t end) {
     k.gemv(w.Row(begin), w.row_bytes, end - begin, w.cols, act, out + begin);
   });
 }
@@ -65,7 +65,7 @@ void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
     run(0, w.rows);
     return;
   }
-  pool->ParallelFor(w.rows, StreamGrain(w.rows, pool->size()), run);
+  pool->ParallelFor(w.rows, StreamGrain(w.rows, *pool, w.bytes() * x.tokens()), run);
 }
 
 }  // namespace st

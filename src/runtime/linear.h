@@ -30,8 +30,14 @@ class Activation {
   std::vector<uint8_t> q8_k_;
 };
 
-// Rows per chunk when `n` rows are split across `threads`: one contiguous range per thread.
-inline int64_t StreamGrain(int64_t n, int threads) { return (n + threads - 1) / threads; }
+// Rows per chunk when `n` rows holding `bytes` of weights are split across `threads`: one
+// contiguous range per thread, or everything on the calling thread when the work is too small to
+// pay for waking another thread (tiny models; and on a busy machine a descheduled worker would
+// stall every small step).
+inline int64_t StreamGrain(int64_t n, const ThreadPool& pool, uint64_t bytes) {
+  if (bytes < pool.min_parallel_bytes()) return n > 0 ? n : 1;
+  return (n + pool.size() - 1) / pool.size();
+}
 
 // out[r] = W[r] · x for r in [row_begin, row_end). With a pool, rows are split across threads; each
 // row is computed by exactly one thread with the same kernel, so the result is thread-count

@@ -52,7 +52,7 @@ void Decoder::ComputeLmHead(const float* x_normed, LmHeadMode mode, float* logit
   const void* act = in.As(k.act_type);
   lm_selected_.resize(lm_rows_.size());
   const int64_t n_sel = static_cast<int64_t>(lm_rows_.size());
-  pool_->ParallelFor(n_sel, StreamGrain(n_sel, pool_->size()), [&](int64_t b, int64_t e) {
+  pool_->ParallelFor(n_sel, StreamGrain(n_sel, *pool_, n_sel * w_.output.row_bytes), [&](int64_t b, int64_t e) {
     k.gemv_indexed(out.data, out.row_bytes, lm_rows_.data() + b, e - b, out.cols, act, lm_selected_.data() + b);
   });
   std::fill(logits, logits + out.rows, -std::numeric_limits<float>::infinity());

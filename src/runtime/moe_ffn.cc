@@ -45,7 +45,7 @@ Status Decoder::MoeFfn(uint32_t il) {
   const void* u_up = u.As(uk.act_type);
 
   // 1. gate = Gate_j · u for every neuron of every selected expert                [k][F]
-  pool_->ParallelFor(k * F, StreamGrain(k * F, pool_->size()), [&](int64_t b, int64_t e) {
+  pool_->ParallelFor(k * F, StreamGrain(k * F, *pool_, k * ew[0].gate.bytes()), [&](int64_t b, int64_t e) {
     while (b < e) {
       const int64_t j = b / F, r = b % F, n = std::min(e - b, F - r);
       gk.gemv(ew[j].gate.Row(r), ew[j].gate.row_bytes, n, E, u_gate, gate_.data() + j * F + r);
@@ -71,7 +71,8 @@ Status Decoder::MoeFfn(uint32_t il) {
     stats_.expert_neurons_active += n_active;
   }
   start[k] = total_active;
-  pool_->ParallelFor(total_active, StreamGrain(total_active, pool_->size()), [&](int64_t b, int64_t e) {
+  pool_->ParallelFor(total_active, StreamGrain(total_active, *pool_, total_active * ew[0].up.row_bytes),
+                     [&](int64_t b, int64_t e) {
     while (b < e) {
       int64_t j = 0;
       while (start[j + 1] <= b) ++j;
@@ -103,7 +104,9 @@ Status Decoder::MoeFfn(uint32_t il) {
     // adds the experts in order j = 0..k-1, so the bits do not depend on the split.
     const int64_t bs = TraitsOf(ew[0].down.type).block_size;
     const int64_t blocks = E / bs;
-    const int64_t grain = (blocks + pool_->size() - 1) / pool_->size();
+    int64_t down_bytes = 0;
+    for (int64_t j = 0; j < k; ++j) down_bytes += static_cast<int64_t>(active_[j].size() * ew[j].down.row_bytes);
+    const int64_t grain = StreamGrain(blocks, *pool_, down_bytes);
     pool_->ParallelFor(blocks, grain, [&](int64_t b0, int64_t b1) {
       const int64_t c0 = b0 * bs, n = (b1 - b0) * bs;
       for (int64_t j = 0; j < k; ++j) {

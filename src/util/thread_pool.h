@@ -28,6 +28,11 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
+  // Work smaller than this many bytes (of weights streamed) is not worth waking another thread:
+  // callers run it inline (see StreamGrain in runtime/linear.h). Tests set 0 to force splitting.
+  uint64_t min_parallel_bytes() const { return min_parallel_bytes_; }
+  void set_min_parallel_bytes(uint64_t b) { min_parallel_bytes_ = b; }
+
   // Runs fn(thread_index) once on every thread and returns when all have finished.
   void Run(const std::function<void(int)>& fn);
 
@@ -41,6 +46,7 @@ class ThreadPool {
   void WorkerLoop(int index);
 
   int n_threads_;
+  uint64_t min_parallel_bytes_ = 64 * 1024;
   std::vector<std::thread> workers_;
   const std::function<void(int)>* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};

@@ -134,6 +134,7 @@ class OffloadDecodeTest : public ::testing::Test {
 TEST_F(OffloadDecodeTest, OffloadedLogitsAreBitIdentical) {
   DecoderOptions base;
   base.n_threads = 2;
+  base.min_parallel_bytes = 0;
   base.n_ctx = 64;
   auto reference = Run(base);
   ASSERT_TRUE(reference.ok()) << reference.status().ToString();

@@ -50,6 +50,7 @@ class DecoderTest : public ::testing::TestWithParam<Variant> {
     DecoderOptions o;
     o.n_ctx = 128;
     o.n_threads = threads;
+    o.min_parallel_bytes = 0;  // split every step across the threads, however small
     o.batch_size = batch;
     o.exact_lm_head = exact;
     auto d = Decoder::Create(*model_, o);

@@ -21,9 +21,7 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 void WriteLine(FILE* out, const ojson& j) {
-  const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::fwrite(s.data(), 1, s.size(), out);
-  std::fflush(out);
+  WriteChecked(out, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
 ojson TimingsOjson(const RunTimings& t) {
@@ -145,9 +143,11 @@ int RunBatch(CliContext& ctx) {
       ++n_ok;
     }
     WriteLine(out, result);
+    if (OutputFailed()) break;  // the results cannot be written: stop rather than compute for nothing
   }
   const bool read_failed = in.bad();
-  if (out != stdout) std::fclose(out);
+  if (out != stdout && std::fclose(out) != 0) NoteOutputError(errno);
+  if (OutputFailed()) return Fail(kExitIo, fmt::format("batch results: write failed: {}", OutputError()));
   std::fprintf(stderr, "batch: %zu lines ran, %zu failed\n", n_ok, n_failed);
   ctx.summary["batch"] = {{"ok", n_ok}, {"failed", n_failed}, {"interrupted", interrupted}};
   if (read_failed) return Fail(kExitIo, fmt::format("--batch-file {}: read failed", a.batch_file));

@@ -47,5 +47,13 @@ Status PromptTooLong(size_t n_tokens, uint32_t n_ctx);
 
 // Writes text to stdout and flushes (a token's text as soon as it is produced).
 void WriteOut(const std::string& text);
+// Writes and flushes `text` to `out`; a failure (ENOSPC, EPIPE, ...) is remembered for the exit
+// code. Returns whether it succeeded.
+bool WriteChecked(FILE* out, const std::string& text);
+// Records a failed write or close of a result stream (errno).
+void NoteOutputError(int err);
+// Whether any result write failed, and why.
+bool OutputFailed();
+std::string OutputError();
 
 }  // namespace st

@@ -43,10 +43,24 @@ Status PromptTooLong(size_t n_tokens, uint32_t n_ctx) {
       fmt::format("the prompt is {} tokens, longer than the context of {} tokens (-c)", n_tokens, n_ctx));
 }
 
-void WriteOut(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+namespace {
+int g_output_errno = 0;  // the first failed write to a result stream (stdout, --batch-output)
+}  // namespace
+
+void NoteOutputError(int err) {
+  if (g_output_errno == 0) g_output_errno = err != 0 ? err : EIO;
 }
+
+bool WriteChecked(FILE* out, const std::string& text) {
+  const bool ok = std::fwrite(text.data(), 1, text.size(), out) == text.size() && std::fflush(out) == 0;
+  if (!ok) NoteOutputError(errno);
+  return ok;
+}
+
+void WriteOut(const std::string& text) { WriteChecked(stdout, text); }
+
+bool OutputFailed() { return g_output_errno != 0; }
+std::string OutputError() { return std::strerror(g_output_errno); }
 
 int CheckModelPath(const std::string& path) {
   struct stat st;
@@ -155,6 +169,11 @@ int Main(int argc, char** argv) {
     case CliMode::kTokenIds: break;  // handled above
   }
 
+  // A full disk or a closed pipe must not pass for success: the results were lost.
+  if (OutputFailed() && exit_code != kExitIo) {
+    Fail(kExitIo, fmt::format("writing the results failed: {} (output is incomplete)", OutputError()));
+    exit_code = kExitIo;
+  }
   // The report: on stderr, and as JSON with --json; not after a bad prompt or file (exit 2, 3, 4).
   if (exit_code != kExitOk && exit_code != kExitError && exit_code != kExitInterrupted) return exit_code;
   RunTimings t = generator.timings();

@@ -83,8 +83,7 @@ int RunTokenIds(const CliArgs& args) {
       if (logits[v] > logits[best]) best = static_cast<int32_t>(v);
     }
     tokens.push_back(best);
-    std::printf("%s%d", generated == 0 ? "" : ",", best);
-    std::fflush(stdout);
+    WriteOut(fmt::format("{}{}", generated == 0 ? "" : ",", best));
     ++generated;
     // The last token is evaluated only when dumping, so the dump covers every position.
     if (generated == n_predict && args.dump_logits.empty()) break;
@@ -98,8 +97,8 @@ int RunTokenIds(const CliArgs& args) {
     logits = *r;
     if (!args.dump_logits.empty()) all_logits.insert(all_logits.end(), logits, logits + V);
   }
-  std::printf("\n");
-  std::fflush(stdout);
+  WriteOut("\n");
+  if (OutputFailed()) return Fail(kExitIo, fmt::format("writing the token ids failed: {}", OutputError()));
   const auto t_end = std::chrono::steady_clock::now();
   if (context_full) {
     std::fprintf(stderr, "context full: %u tokens (-c); stopped after %d generated tokens\n", dec.n_ctx(), generated);
