@@ -113,9 +113,11 @@ Status ReadArray(Cursor& c, const std::string& what, uint32_t depth, GgufValue* 
   ST_RETURN_IF_ERROR(c.Read(&count, what + " element count"));
   const uint64_t min_size = MinEncodedSize(elem);
   if (count > c.remaining() / min_size) {
-    return InvalidFile(fmt::format("{}: array of {} {} elements needs at least {} bytes, only {} left in the file",
-                                   what, count, GgufTypeName(elem),
-                                   CheckedMul(count, min_size).value_or(std::numeric_limits<uint64_t>::max()),
+    const auto need = CheckedMul(count, min_size);
+    return InvalidFile(fmt::format("{}: array of {} {} elements at offset {} needs {} bytes, only {} left in the file "
+                                   "(truncated file or corrupt count)",
+                                   what, count, GgufTypeName(elem), c.pos() - 12,
+                                   need ? fmt::format("at least {}", *need) : std::string("more than 2^64"),
                                    c.remaining()));
   }
   std::vector<GgufValue> items(count);
@@ -178,7 +180,7 @@ Status GgufFile::Parse() {
                                    magic, shown, kGgufMagic));
   }
   ST_RETURN_IF_ERROR(c.Read(&version_, "version"));
-  if (version_ == 0 || (version_ & 0xffff) == 0) {
+  if (version_ != 0 && (version_ & 0xffff) == 0) {
     // A big-endian writer stores 3 as 0x03000000; no little-endian version has zero low bits.
     return Unsupported(fmt::format("big-endian GGUF file (version field 0x{:08x}); only little-endian files are supported",
                                    version_));
@@ -196,11 +198,13 @@ Status GgufFile::Parse() {
   // Each KV needs at least a key length (8), a type (4) and a 1-byte value; each tensor info at
   // least a name length (8), n_dims (4), one dim (8), a type (4) and an offset (8).
   if (n_kv > c.remaining() / 13) {
-    return InvalidFile(fmt::format("metadata key/value count {} is impossible: the rest of the file ({} bytes) can hold at most {}",
+    return InvalidFile(fmt::format("metadata key/value count {} is impossible: the rest of the file ({} bytes) can hold at most {} "
+                                   "(truncated file or corrupt count)",
                                    n_kv, c.remaining(), c.remaining() / 13));
   }
   if (n_tensors > c.remaining() / 32) {
-    return InvalidFile(fmt::format("tensor count {} is impossible: the rest of the file ({} bytes) can hold at most {}",
+    return InvalidFile(fmt::format("tensor count {} is impossible: the rest of the file ({} bytes) can hold at most {} "
+                                   "(truncated file or corrupt count)",
                                    n_tensors, c.remaining(), c.remaining() / 32));
   }
 

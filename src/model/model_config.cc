@@ -41,16 +41,17 @@ Result<ModelConfig> ReadModelConfig(const GgufFile& f, GatingOverride override) 
   ST_ASSIGN_OR_RETURN(c.head_dim, ReadDim(f, p + "attention.key_length", 2, 4096));
   if (c.head_dim % 2 != 0) return InvalidFile(fmt::format("key '{}attention.key_length': {} is odd; RoPE needs an even head size", p, c.head_dim));
   ST_ASSIGN_OR_RETURN(auto vlen, f.GetOptionalUint(p + "attention.value_length"));
+  if (vlen && (*vlen == 0 || *vlen > 4096)) {  // checked before narrowing: 2^32 + 16 must not read as 16
+    return InvalidFile(fmt::format("key '{}attention.value_length': value {} is outside the valid range 1..4096", p, *vlen));
+  }
   c.value_dim = static_cast<uint32_t>(vlen.value_or(c.head_dim));
-  if (c.value_dim == 0 || c.value_dim > 4096) return InvalidFile(fmt::format("key '{}attention.value_length': {} is outside 1..4096", p, c.value_dim));
 
   ST_ASSIGN_OR_RETURN(auto ff_exp, f.GetOptionalUint(p + "expert_feed_forward_length"));
   if (ff_exp) {
-    c.n_ff_exp = static_cast<uint32_t>(*ff_exp);
+    ST_ASSIGN_OR_RETURN(c.n_ff_exp, ReadDim(f, p + "expert_feed_forward_length", 1, kMaxDim));
   } else {
     ST_ASSIGN_OR_RETURN(c.n_ff_exp, ReadDim(f, p + "feed_forward_length", 1, kMaxDim));
   }
-  if (c.n_ff_exp == 0 || c.n_ff_exp > kMaxDim) return InvalidFile(fmt::format("key '{}expert_feed_forward_length': {} is outside 1..{}", p, c.n_ff_exp, kMaxDim));
   ST_ASSIGN_OR_RETURN(c.n_expert, ReadDim(f, p + "expert_count", 1, 4096));
   ST_ASSIGN_OR_RETURN(c.n_expert_used, ReadDim(f, p + "expert_used_count", 1, 4096));
   if (c.n_expert_used > c.n_expert) {
