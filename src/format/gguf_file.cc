@@ -20,6 +20,9 @@ class Cursor {
   uint64_t pos() const { return pos_; }
   uint64_t remaining() const { return size_ - pos_; }
 
+  const uint8_t* Peek() const { return base_ + pos_; }
+  void Skip(uint64_t n) { pos_ += n; }  // REQUIRES: Need(n) succeeded
+
   Status Need(uint64_t n, const std::string& what) const {
     if (n > remaining()) {
       return InvalidFile(fmt::format("truncated file: reading {} at offset {} needs {} bytes, only {} left",
@@ -120,11 +123,36 @@ Status ReadArray(Cursor& c, const std::string& what, uint32_t depth, GgufValue* 
                                    need ? fmt::format("at least {}", *need) : std::string("more than 2^64"),
                                    c.remaining()));
   }
-  std::vector<GgufValue> items(count);
-  for (uint64_t i = 0; i < count; ++i) {
-    ST_RETURN_IF_ERROR(ReadValue(c, elem, what, depth + 1, &items[i]));
+  GgufValue::Array arr;
+  arr.elem_type = elem;
+  if (elem == GgufType::kString) {
+    arr.Reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string str;
+      ST_RETURN_IF_ERROR(c.ReadString(&str, what, std::numeric_limits<uint64_t>::max()));
+      arr.AppendString(std::move(str));
+    }
+  } else if (elem == GgufType::kArray) {
+    arr.Reserve(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      GgufValue v;
+      ST_RETURN_IF_ERROR(ReadArray(c, what, depth + 1, &v));
+      arr.AppendArray(std::move(v));
+    }
+  } else {
+    // Scalars: copied as they are (the count was checked against the bytes left above).
+    const uint64_t bytes = count * min_size;
+    ST_RETURN_IF_ERROR(c.Need(bytes, what + " elements"));
+    const uint8_t* p = c.Peek();
+    if (elem == GgufType::kBool) {
+      for (uint64_t i = 0; i < count; ++i) {
+        if (p[i] > 1) return InvalidFile(fmt::format("{}: bool element {} must be 0 or 1, got {}", what, i, p[i]));
+      }
+    }
+    arr.AppendRaw(p, bytes);
+    c.Skip(bytes);
   }
-  *out = GgufValue::Arr(elem, std::move(items));
+  *out = GgufValue::FromArray(std::move(arr));
   return Status::Ok();
 }
 

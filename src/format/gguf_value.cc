@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace st {
 
 const char* GgufTypeName(GgufType t) {
@@ -57,25 +59,118 @@ uint32_t GgufScalarSize(GgufType t) {
   return 0;
 }
 
+size_t GgufValue::Array::size() const {
+  if (elem_type == GgufType::kString) return strings_.size();
+  if (elem_type == GgufType::kArray) return arrays_.size();
+  const uint32_t n = GgufScalarSize(elem_type);
+  return n ? raw_.size() / n : 0;
+}
+
+void GgufValue::Array::Reserve(size_t n) {
+  if (elem_type == GgufType::kString) {
+    strings_.reserve(n);
+  } else if (elem_type == GgufType::kArray) {
+    arrays_.reserve(n);
+  } else {
+    raw_.reserve(n * GgufScalarSize(elem_type));
+  }
+}
+
+namespace {
+template <typename T>
+T LoadAt(const std::vector<uint8_t>& raw, size_t i) {
+  T v;
+  std::memcpy(&v, raw.data() + i * sizeof(T), sizeof(T));
+  return v;
+}
+}  // namespace
+
+int64_t GgufValue::Array::IntAt(size_t i) const {
+  switch (elem_type) {
+    case GgufType::kInt8: return LoadAt<int8_t>(raw_, i);
+    case GgufType::kInt16: return LoadAt<int16_t>(raw_, i);
+    case GgufType::kInt32: return LoadAt<int32_t>(raw_, i);
+    case GgufType::kInt64: return LoadAt<int64_t>(raw_, i);
+    default: return 0;
+  }
+}
+
+uint64_t GgufValue::Array::UintAt(size_t i) const {
+  switch (elem_type) {
+    case GgufType::kUint8: return LoadAt<uint8_t>(raw_, i);
+    case GgufType::kUint16: return LoadAt<uint16_t>(raw_, i);
+    case GgufType::kUint32: return LoadAt<uint32_t>(raw_, i);
+    case GgufType::kUint64: return LoadAt<uint64_t>(raw_, i);
+    default: return 0;
+  }
+}
+
+double GgufValue::Array::FloatAt(size_t i) const {
+  if (elem_type == GgufType::kFloat32) return LoadAt<float>(raw_, i);
+  if (elem_type == GgufType::kFloat64) return LoadAt<double>(raw_, i);
+  return 0.0;
+}
+
+GgufValue GgufValue::Array::At(size_t i) const {
+  if (IsUnsignedType(elem_type)) return Uint(elem_type, UintAt(i));
+  if (IsSignedType(elem_type)) return Int(elem_type, IntAt(i));
+  if (elem_type == GgufType::kFloat32) return F32(static_cast<float>(FloatAt(i)));
+  if (elem_type == GgufType::kFloat64) return F64(FloatAt(i));
+  if (elem_type == GgufType::kBool) return Bool(BoolAt(i));
+  if (elem_type == GgufType::kString) return Str(strings_[i]);
+  return arrays_[i];
+}
+
+GgufValue::Array GgufValue::Array::Make(GgufType elem_type, const std::vector<GgufValue>& items) {
+  Array a;
+  a.elem_type = elem_type;
+  a.Reserve(items.size());
+  for (const GgufValue& v : items) {
+    switch (elem_type) {
+      case GgufType::kString: a.strings_.push_back(v.as_string()); break;
+      case GgufType::kArray: a.arrays_.push_back(v); break;
+      case GgufType::kBool: a.raw_.push_back(v.as_bool() ? 1 : 0); break;
+      case GgufType::kFloat32: {
+        const float f = static_cast<float>(v.as_float());
+        a.AppendRaw(reinterpret_cast<const uint8_t*>(&f), 4);
+        break;
+      }
+      case GgufType::kFloat64: {
+        const double d = v.as_float();
+        a.AppendRaw(reinterpret_cast<const uint8_t*>(&d), 8);
+        break;
+      }
+      default: {
+        // Integers: little-endian, truncated to the element width.
+        const uint64_t u = IsSignedType(elem_type) ? static_cast<uint64_t>(v.as_int()) : v.as_uint();
+        a.AppendRaw(reinterpret_cast<const uint8_t*>(&u), GgufScalarSize(elem_type));
+        break;
+      }
+    }
+  }
+  return a;
+}
+
 GgufValue GgufValue::StrArray(const std::vector<std::string>& items) {
-  std::vector<GgufValue> v;
-  v.reserve(items.size());
-  for (const auto& s : items) v.push_back(Str(s));
-  return Arr(GgufType::kString, std::move(v));
+  Array a;
+  a.elem_type = GgufType::kString;
+  a.Reserve(items.size());
+  for (const auto& s : items) a.AppendString(s);
+  return FromArray(std::move(a));
 }
 
 GgufValue GgufValue::I32Array(const std::vector<int32_t>& items) {
-  std::vector<GgufValue> v;
-  v.reserve(items.size());
-  for (int32_t x : items) v.push_back(I32(x));
-  return Arr(GgufType::kInt32, std::move(v));
+  Array a;
+  a.elem_type = GgufType::kInt32;
+  a.AppendRaw(reinterpret_cast<const uint8_t*>(items.data()), items.size() * 4);
+  return FromArray(std::move(a));
 }
 
 GgufValue GgufValue::F32Array(const std::vector<float>& items) {
-  std::vector<GgufValue> v;
-  v.reserve(items.size());
-  for (float x : items) v.push_back(F32(x));
-  return Arr(GgufType::kFloat32, std::move(v));
+  Array a;
+  a.elem_type = GgufType::kFloat32;
+  a.AppendRaw(reinterpret_cast<const uint8_t*>(items.data()), items.size() * 4);
+  return FromArray(std::move(a));
 }
 
 std::string GgufValue::Describe() const {
@@ -90,7 +185,7 @@ std::string GgufValue::Describe() const {
     return fmt::format("string \"{}\"", s);
   }
   const Array& a = as_array();
-  return fmt::format("array<{}>[{}]", GgufTypeName(a.elem_type), a.items.size());
+  return fmt::format("array<{}>[{}]", GgufTypeName(a.elem_type), a.size());
 }
 
 }  // namespace st

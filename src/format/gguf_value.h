@@ -36,9 +36,35 @@ uint32_t GgufScalarSize(GgufType t);
 
 class GgufValue {
  public:
-  struct Array {
+  // An array, stored compactly: scalar elements packed as in the file (so a crafted file cannot
+  // make the parser allocate many times its own size), strings as strings, nested arrays as values.
+  class Array {
+   public:
     GgufType elem_type = GgufType::kUint8;
-    std::vector<GgufValue> items;
+
+    size_t size() const;
+    // Element i as a value (a copy). REQUIRES: i < size().
+    GgufValue At(size_t i) const;
+    // Typed element access. REQUIRES: i < size() and the matching elem_type.
+    const std::string& StringAt(size_t i) const { return strings_[i]; }
+    const GgufValue& ArrayAt(size_t i) const { return arrays_[i]; }
+    int64_t IntAt(size_t i) const;    // signed integer types
+    uint64_t UintAt(size_t i) const;  // unsigned integer types
+    double FloatAt(size_t i) const;   // f32, f64
+    bool BoolAt(size_t i) const { return raw_[i] != 0; }
+
+    // Building (the parser and the writer's callers).
+    static Array Make(GgufType elem_type, const std::vector<GgufValue>& items);
+    void AppendRaw(const uint8_t* bytes, size_t n) { raw_.insert(raw_.end(), bytes, bytes + n); }
+    void AppendString(std::string s) { strings_.push_back(std::move(s)); }
+    void AppendArray(GgufValue v) { arrays_.push_back(std::move(v)); }
+    void Reserve(size_t n);
+    const std::vector<uint8_t>& raw() const { return raw_; }  // packed scalar elements
+
+   private:
+    std::vector<uint8_t> raw_;
+    std::vector<std::string> strings_;
+    std::vector<GgufValue> arrays_;
   };
 
   GgufValue() : type_(GgufType::kUint8), v_(uint64_t{0}) {}
@@ -52,9 +78,10 @@ class GgufValue {
   static GgufValue F64(double v) { return GgufValue(GgufType::kFloat64, v); }
   static GgufValue Bool(bool v) { return GgufValue(GgufType::kBool, v); }
   static GgufValue Str(std::string v) { return GgufValue(GgufType::kString, std::move(v)); }
-  static GgufValue Arr(GgufType elem_type, std::vector<GgufValue> items) {
-    return GgufValue(GgufType::kArray, Array{elem_type, std::move(items)});
+  static GgufValue Arr(GgufType elem_type, const std::vector<GgufValue>& items) {
+    return GgufValue(GgufType::kArray, Array::Make(elem_type, items));
   }
+  static GgufValue FromArray(Array a) { return GgufValue(GgufType::kArray, std::move(a)); }
   static GgufValue StrArray(const std::vector<std::string>& items);
   static GgufValue I32Array(const std::vector<int32_t>& items);
   static GgufValue F32Array(const std::vector<float>& items);

@@ -83,8 +83,14 @@ void GgufWriter::WriteValue(std::vector<uint8_t>& out, const GgufValue& v) const
     case GgufType::kArray: {
       const auto& a = v.as_array();
       Put<uint32_t>(out, static_cast<uint32_t>(a.elem_type));
-      Put<uint64_t>(out, a.items.size());
-      for (const auto& item : a.items) WriteValue(out, item);
+      Put<uint64_t>(out, a.size());
+      if (a.elem_type == GgufType::kString) {
+        for (size_t i = 0; i < a.size(); ++i) PutString(out, a.StringAt(i));
+      } else if (a.elem_type == GgufType::kArray) {
+        for (size_t i = 0; i < a.size(); ++i) WriteValue(out, a.ArrayAt(i));
+      } else {
+        out.insert(out.end(), a.raw().begin(), a.raw().end());  // packed little-endian, as in the file
+      }
       break;
     }
   }

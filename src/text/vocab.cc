@@ -52,23 +52,23 @@ Result<Vocab> Vocab::FromGguf(const GgufFile& f) {
   ST_ASSIGN_OR_RETURN(auto pre, f.GetOptionalString("tokenizer.ggml.pre"));
   v.pre = pre.value_or("default");
   ST_ASSIGN_OR_RETURN(const GgufValue::Array* tokens, f.GetArray("tokenizer.ggml.tokens", GgufType::kString));
-  v.tokens.reserve(tokens->items.size());
-  for (const auto& t : tokens->items) v.tokens.push_back(t.as_string());
+  v.tokens.reserve(tokens->size());
+  for (size_t i = 0; i < tokens->size(); ++i) v.tokens.push_back(tokens->StringAt(i));
   if (f.Has("tokenizer.ggml.token_type")) {
     ST_ASSIGN_OR_RETURN(const GgufValue::Array* types, f.GetArray("tokenizer.ggml.token_type", GgufType::kInt32));
-    if (types->items.size() != v.tokens.size()) {
+    if (types->size() != v.tokens.size()) {
       return InvalidFile(fmt::format("key 'tokenizer.ggml.token_type': {} entries, expected {} (one per token)",
-                                     types->items.size(), v.tokens.size()));
+                                     types->size(), v.tokens.size()));
     }
-    v.types.reserve(types->items.size());
-    for (const auto& t : types->items) v.types.push_back(static_cast<int32_t>(t.as_int()));
+    v.types.reserve(types->size());
+    for (size_t i = 0; i < types->size(); ++i) v.types.push_back(static_cast<int32_t>(types->IntAt(i)));
   } else {
     v.types.assign(v.tokens.size(), static_cast<int32_t>(TokenType::kNormal));
   }
   if (f.Has("tokenizer.ggml.merges")) {
     ST_ASSIGN_OR_RETURN(const GgufValue::Array* merges, f.GetArray("tokenizer.ggml.merges", GgufType::kString));
-    v.merges.reserve(merges->items.size());
-    for (const auto& m : merges->items) v.merges.push_back(m.as_string());
+    v.merges.reserve(merges->size());
+    for (size_t i = 0; i < merges->size(); ++i) v.merges.push_back(merges->StringAt(i));
   }
   ST_ASSIGN_OR_RETURN(v.bos_id, OptionalId(f, "tokenizer.ggml.bos_token_id", v.tokens.size()));
   ST_ASSIGN_OR_RETURN(v.eos_id, OptionalId(f, "tokenizer.ggml.eos_token_id", v.tokens.size()));

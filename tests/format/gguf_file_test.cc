@@ -69,11 +69,11 @@ TEST(GgufFileTest, WriterRoundTripsEveryValueType) {
   EXPECT_EQ(*f->GetFloat("f64"), 2.25);
   auto arr = f->GetArray("arr", GgufType::kString);
   ASSERT_TRUE(arr.ok());
-  ASSERT_EQ((*arr)->items.size(), 3u);
-  EXPECT_EQ((*arr)->items[1].as_string(), "bc");
+  ASSERT_EQ((*arr)->size(), 3u);
+  EXPECT_EQ((*arr)->StringAt(1), "bc");
   auto nested = f->GetArray("nested", GgufType::kArray);
   ASSERT_TRUE(nested.ok());
-  EXPECT_EQ((*nested)->items[1].as_array().items[0].as_int(), 3);
+  EXPECT_EQ((*nested)->ArrayAt(1).as_array().IntAt(0), 3);
   ASSERT_EQ(f->tensors().size(), 2u);
   const GgufTensorInfo* t = f->FindTensor("t0");
   ASSERT_NE(t, nullptr);
@@ -289,7 +289,7 @@ TEST(GgufFileTest, ReadsTheRealGpt2VocabFile) {
   EXPECT_EQ(*f->GetString("tokenizer.ggml.model"), "gpt2");
   auto tokens = f->GetArray("tokenizer.ggml.tokens", GgufType::kString);
   ASSERT_TRUE(tokens.ok());
-  EXPECT_EQ((*tokens)->items.size(), 50257u);
+  EXPECT_EQ((*tokens)->size(), 50257u);
 }
 
 }  // namespace

@@ -34,10 +34,10 @@ int main(int argc, char** argv) {
   for (const auto& [key, value] : f->metadata()) {
     std::string shown = value.Describe();
     if (value.type() == st::GgufType::kArray && max_array > 0) {
-      const auto& items = value.as_array().items;
+      const auto& a = value.as_array();
       shown += " [";
-      for (size_t i = 0; i < items.size() && i < max_array; ++i) shown += (i ? ", " : "") + items[i].Describe();
-      shown += items.size() > max_array ? ", ...]" : "]";
+      for (size_t i = 0; i < a.size() && i < max_array; ++i) shown += (i ? ", " : "") + a.At(i).Describe();
+      shown += a.size() > max_array ? ", ...]" : "]";
     }
     std::printf("  %-48s %s\n", key.c_str(), shown.c_str());
   }
