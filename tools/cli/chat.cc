@@ -110,7 +110,7 @@ int RunChat(CliContext& ctx) {
     }
     ClearInterrupt();
     if (Status s = gen.Evaluate(plan->tokens, static_cast<uint32_t>(plan->keep_tokens)); !s.ok()) {
-      if (s.code() != StatusCode::kCancelled) return Fail(kExitError, s);
+      if (s.code() != StatusCode::kCancelled) return Fail(ExitCodeForRunError(s), s);
       session.AddAssistantReply("");
       std::fputs("\n[interrupted]\n", stderr);
       last_stop = "interrupted";
@@ -119,7 +119,7 @@ int RunChat(CliContext& ctx) {
     }
     auto g = gen.Generate(o, WriteOut);
     WriteOut("\n");
-    if (!g.ok()) return Fail(kExitError, g.status());
+    if (!g.ok()) return Fail(ExitCodeForRunError(g.status()), g.status());
     session.AddAssistantReply(tok.Decode(g->content_tokens(), /*render_special=*/true));
     last_stop = StopReasonName(g->stop);
     if (a.run.verbose) {

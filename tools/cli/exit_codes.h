@@ -23,4 +23,12 @@ inline int ExitCodeForModelError(const Status& s) {
   return kExitModel;
 }
 
+// The exit code for an error while generating: a failed read (an expert file that went away, a
+// disk error) is an I/O error, a bad token or option a usage error, anything else a runtime error.
+inline int ExitCodeForRunError(const Status& s) {
+  if (s.code() == StatusCode::kIoError) return kExitIo;
+  if (s.code() == StatusCode::kInvalidArgument) return kExitUsage;
+  return kExitError;
+}
+
 }  // namespace st

@@ -55,7 +55,7 @@ int RunOneShot(CliContext& ctx) {
       std::fprintf(stderr, "\ninterrupted\n");
       return kExitInterrupted;
     }
-    return Fail(kExitError, s);
+    return Fail(ExitCodeForRunError(s), s);
   }
   GenerateOptions o;
   o.n_predict = a.n_predict;
@@ -63,7 +63,7 @@ int RunOneShot(CliContext& ctx) {
   o.render_special = a.special;
   auto g = gen.Generate(o, WriteOut);
   WriteOut("\n");
-  if (!g.ok()) return Fail(kExitError, g.status());
+  if (!g.ok()) return Fail(ExitCodeForRunError(g.status()), g.status());
 
   ctx.summary["stop_reason"] = StopReasonName(g->stop);
   ctx.summary["token_ids"] = {{"prompt", tokens}, {"generated", g->tokens}};

@@ -65,7 +65,7 @@ int RunTokenIds(const CliArgs& args) {
   uint32_t pos = 0;
   const float* logits = nullptr;
   auto fail_eval = [](const Status& s) {
-    return Fail(s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitError, s);
+    return Fail(ExitCodeForRunError(s), s);
   };
   // The prompt in batches (its logits are bit-identical to token-by-token evaluation).
   {
