@@ -301,14 +301,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-warmup", a.no_warmup, "skip the untimed warm-up run");
   app.add_flag("--dense-experts", a.dense_experts, "compute every up/down row (the dense baseline)");
   app.add_option("--bandwidth-mib", a.bandwidth_mib, "buffer for the bandwidth measurement (0 = skip)")->capture_default_str();
-  try {
-    std::vector<std::string> args = st::NormalizeLlamaFlags(argc, argv);
-    std::reverse(args.begin(), args.end());
-    args.pop_back();
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? st::kExitOk : st::kExitUsage;
-  }
+  if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
   a.run.dense_experts = a.dense_experts;
   return st::Run(a);
 }

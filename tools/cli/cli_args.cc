@@ -140,21 +140,7 @@ void AddCliOptions(CLI::App& app, CliArgs& a) {
 std::optional<int> ParseCliArgs(int argc, char** argv, CliArgs& a) {
   CLI::App app{"smallthinker-cli: run a SmallThinker GGUF model on the CPU (one-shot, chat, batch)", "smallthinker-cli"};
   AddCliOptions(app, a);
-  try {
-    std::vector<std::string> args = NormalizeLlamaFlags(argc, argv);
-    std::reverse(args.begin(), args.end());
-    args.pop_back();  // the program name
-    app.parse(args);
-  } catch (const CLI::CallForHelp& e) {
-    app.exit(e);
-    return kExitOk;
-  } catch (const CLI::CallForAllHelp& e) {
-    app.exit(e);
-    return kExitOk;
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
-    return kExitUsage;
-  }
+  if (auto code = ParseCommandLine(app, argc, argv)) return code;
   a.has_prompt = app.count("--prompt") > 0;
   a.has_system = app.count("--system-prompt") > 0;
   a.n_predict_given = app.count("--predict") > 0;

@@ -1,5 +1,7 @@
 #include "common/llama_flags.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace st {
@@ -30,6 +32,25 @@ std::vector<std::string> NormalizeLlamaFlags(int argc, char** argv) {
     out.push_back(std::move(a));
   }
   return out;
+}
+
+std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv) {
+  try {
+    std::vector<std::string> args = NormalizeLlamaFlags(argc, argv);
+    std::reverse(args.begin(), args.end());  // CLI11 takes the arguments in reverse order
+    args.pop_back();                         // the program name
+    app.parse(args);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e);
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    app.exit(e);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    return 2;
+  }
+  return std::nullopt;
 }
 
 }  // namespace st

@@ -3,6 +3,9 @@
 // names before parsing, so users can type what they are used to.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,5 +16,9 @@ namespace st {
 // "-ub" -> "--ubatch-size", "-ngl" -> "--n-gpu-layers" (and "-x=value" forms). Other arguments are
 // unchanged.
 std::vector<std::string> NormalizeLlamaFlags(int argc, char** argv);
+
+// Parses the command line with llama.cpp spellings accepted. Returns nullopt to go on, or the exit
+// code to leave with: 0 after --help, 2 after a usage error (one "error: ..." line on stderr).
+std::optional<int> ParseCommandLine(CLI::App& app, int argc, char** argv);
 
 }  // namespace st

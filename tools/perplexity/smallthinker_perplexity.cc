@@ -213,13 +213,6 @@ int main(int argc, char** argv) {
   app.add_option("--kl-divergence-base", a.kld_base,
                  "with -f: save the log-probabilities here; with --kl-divergence: read them from here");
   app.add_flag("--kl-divergence", a.kld, "compare this model against the saved base (text and chunks come from the file)");
-  try {
-    std::vector<std::string> args = st::NormalizeLlamaFlags(argc, argv);
-    std::reverse(args.begin(), args.end());
-    args.pop_back();
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? st::kExitOk : st::kExitUsage;
-  }
+  if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
   return st::Run(a);
 }
