@@ -29,6 +29,13 @@ st_logits_test(logits_b_f32_force_sigmoid --variant b --type f32 --router-gating
 # One thread and two threads must give the same answer as the reference (and each other).
 st_logits_test(logits_c_q4_0_one_thread --variant c --type q4_0 --kv-type f16 --emulate --threads 1)
 
+# Every kernel table this CPU has must pass the same comparisons (skipped where the CPU lacks it).
+foreach(isa scalar avx2 avx512 avx512_vnni neon)
+  st_logits_test(logits_c_q4_0_${isa} --variant c --type q4_0 --kv-type f16 --emulate --kernels ${isa})
+  st_logits_test(logits_b_f16_${isa} --variant b --type f16 --kv-type f32 --kernels ${isa})
+  set_tests_properties(logits_c_q4_0_${isa} logits_b_f16_${isa} PROPERTIES SKIP_RETURN_CODE 77)
+endforeach()
+
 # The reference implementation's own tests.
 add_test(NAME reference_selftest
   COMMAND ${ST_DEBIAN_PYTHON} -m unittest discover -s ${CMAKE_SOURCE_DIR}/tools/reference -p "test_*.py")

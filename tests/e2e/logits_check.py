@@ -73,6 +73,7 @@ def main():
     ap.add_argument("--threads", default="2")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--model", help="use this model file instead of generating one")
+    ap.add_argument("--kernels", help="force this kernel table (ST_KERNELS); exit 77 (skipped) if the CPU lacks it")
     args = ap.parse_args()
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,6 +85,13 @@ def main():
         run([os.path.join(args.bin, "smallthinker-gen"), "--preset", args.preset, "--type", args.type,
              "--seed", str(args.seed), "-o", model] + VARIANTS[args.variant] + args.gen_args.split())
 
+    if args.kernels:
+        os.environ["ST_KERNELS"] = args.kernels
+        probe = subprocess.run([os.path.join(args.bin, "smallthinker-cli"), "-m", model, "--token-ids", "1", "-n", "1"],
+                               capture_output=True, text=True)
+        if probe.returncode != 0 and "does not support" in probe.stderr:
+            print(f"skipped: {probe.stderr.strip()}")
+            sys.exit(77)
     vocab = 512 if args.preset == "tiny" else 151936
     rng = random.Random(args.seed)
     prompt = [rng.randrange(vocab) for _ in range(args.n_prompt)]
