@@ -148,6 +148,35 @@ void BenchGemm(benchmark::State& state, const KernelTable* k, GgmlType t, int64_
                                                   benchmark::Counter::kIsRate);
 }
 
+// axpy_multi as prefill's down step runs it: one expert's 768 rows over one thread's half of the
+// columns, for the tokens that chose the expert, each with ~30% of the rows active (others zero).
+// `one_by_one` makes one call per token instead (the decode path, for comparison).
+void BenchAxpyMulti(benchmark::State& state, const KernelTable* k, GgmlType t, int64_t rows, int64_t n, int64_t n_tok,
+                    bool one_by_one) {
+  const Matrix m = MakeMatrix(t, rows, n, false);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> a(n_tok * rows);
+  for (float& v : a) v = rng() % 10 < 3 ? u(rng) : 0.0f;
+  std::vector<float> y(n_tok * n, 0.0f);
+  std::vector<float*> yp(n_tok);
+  for (int64_t j = 0; j < n_tok; ++j) yp[j] = y.data() + j * n;
+  const AxpyMultiFn f = k->weights[static_cast<int>(t)].axpy_multi;
+  for (auto _ : state) {
+    if (one_by_one) {
+      for (int64_t j = 0; j < n_tok; ++j) {
+        f(m.Copy(0), m.row_bytes, nullptr, rows, a.data() + j * rows, rows, 1, n, &yp[j]);
+      }
+    } else {
+      f(m.Copy(0), m.row_bytes, nullptr, rows, a.data(), rows, n_tok, n, yp.data());
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(state.iterations() * n_tok),
+                                                  benchmark::Counter::kIsRate);
+}
+
 void BenchQuantize(benchmark::State& state, const KernelTable* k, GgmlType at, int64_t n) {
   const std::vector<float> x = RandomVector(n, 5);
   std::vector<uint8_t> out(ActivationBytes(at, n));
@@ -176,7 +205,17 @@ void RegisterAll() {
                                      k, t, 768, 1536, 230, cold);
         benchmark::RegisterBenchmark(("gemm8" + ty + in + "/1536x1536" + temp).c_str(), BenchGemm, k, t, 1536, 1536, 8,
                                      cold);
+        // An expert's gate or up rows for the tokens that chose it in a prefill batch.
+        benchmark::RegisterBenchmark(("gemm32" + ty + in + "/768x1536" + temp).c_str(), BenchGemm, k, t, 768, 1536, 32,
+                                     cold);
       }
+    }
+    for (GgmlType t : {GgmlType::kQ4_0, GgmlType::kF16}) {
+      const std::string ty = std::string("/") + GgmlTypeName(t);
+      benchmark::RegisterBenchmark(("axpy_multi" + ty + in + "/32x768x768").c_str(), BenchAxpyMulti, k, t, 768, 768, 32,
+                                   false);
+      benchmark::RegisterBenchmark(("axpy_multi" + ty + in + "/32x768x768/one_by_one").c_str(), BenchAxpyMulti, k, t,
+                                   768, 768, 32, true);
     }
     benchmark::RegisterBenchmark(("gemv/q4_0" + in + "/151936x1536/lm_head").c_str(), BenchGemv, k, GgmlType::kQ4_0,
                                  151936, 1536, false);

@@ -35,6 +35,7 @@ void FillGaps(KernelTable* t, const KernelTable& scalar) {
     if (w.gemm == nullptr) w.gemm = s.gemm;
     if (w.axpy_indexed == nullptr) w.axpy_indexed = s.axpy_indexed;
     if (w.axpy == nullptr) w.axpy = s.axpy;
+    if (w.axpy_multi == nullptr) w.axpy_multi = s.axpy_multi;
     if (w.dequantize == nullptr) w.dequantize = s.dequantize;
   }
   if (t->quantize_q8_0 == nullptr) t->quantize_q8_0 = scalar.quantize_q8_0;

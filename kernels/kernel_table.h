@@ -50,6 +50,17 @@ using AxpyIndexedFn = void (*)(const uint8_t* w, uint64_t row_bytes, const int32
                                int64_t n_rows, int64_t n, float* y);
 // y[0:n] += a * dequant(w_row[0:n]); the same bits as axpy_indexed with one row.
 using AxpyFn = void (*)(const uint8_t* w_row, int64_t n, float a, float* y);
+// axpy_indexed for several outputs sharing one matrix (a prefill batch's tokens of one expert, or
+// queries attending over the same cached values): for t in [0, n_tok),
+//   y[t][0:n] += sum over i in [0, n_rows), ascending, with a[t * a_stride + i] != 0, of
+//                a[t * a_stride + i] * dequant(W[rows[i]][0:n])
+// (rows == nullptr means rows[i] = i). Terms with a zero coefficient are skipped, so they contribute
+// nothing whatever the row holds. Each row is dequantized once for all outputs where that pays.
+// y[t] has the bits of axpy_indexed over the rows whose coefficient is not zero (so also whatever
+// n_tok is and whatever the other outputs' coefficients are), and a split of [0, n) into
+// block-aligned column ranges gives the same bits. The y[t] must not overlap.
+using AxpyMultiFn = void (*)(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, int64_t n_rows, const float* a,
+                             int64_t a_stride, int64_t n_tok, int64_t n, float* const* y);
 // dst[0:n] = dequant(src[0:n]); exact (equal to DequantizeRowRef) in every table.
 using DequantizeFn = void (*)(const uint8_t* src, int64_t n, float* dst);
 // f32 -> activation or storage format, n elements (n % block size == 0).
@@ -63,6 +74,7 @@ struct WeightKernels {
   GemmFn gemm = nullptr;
   AxpyIndexedFn axpy_indexed = nullptr;
   AxpyFn axpy = nullptr;
+  AxpyMultiFn axpy_multi = nullptr;
   DequantizeFn dequantize = nullptr;
 };
 

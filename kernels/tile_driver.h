@@ -136,6 +136,31 @@ void AxpyRows(const uint8_t* w, uint64_t row_bytes, const int32_t* idx, const fl
   }
 }
 
+// axpy_multi from a table's axpy_indexed, output by output: each y[t] as axpy_indexed over the rows
+// whose coefficient is not zero (in pieces of up to 256 rows, which gives the same bits since
+// axpy_indexed equals successive axpy calls).
+template <AxpyIndexedFn kIndexed>
+void AxpyMultiByToken(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, int64_t n_rows, const float* a,
+                      int64_t a_stride, int64_t n_tok, int64_t n, float* const* y) {
+  constexpr int64_t kList = 256;
+  int32_t sel[kList];
+  float coef[kList];
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const float* at = a + t * a_stride;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < n_rows; ++i) {
+      sel[cnt] = rows != nullptr ? rows[i] : static_cast<int32_t>(i);
+      coef[cnt] = at[i];
+      cnt += at[i] != 0.0f;  // branch-free: about half the coefficients are zero, at random
+      if (cnt == kList) {
+        kIndexed(w, row_bytes, sel, coef, cnt, n, y[t]);
+        cnt = 0;
+      }
+    }
+    if (cnt > 0) kIndexed(w, row_bytes, sel, coef, cnt, n, y[t]);
+  }
+}
+
 template <class Group, int G>
 struct AxpyEntries {
   static void AxpyIndexed(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, const float* a, int64_t n_rows,
@@ -148,6 +173,71 @@ struct AxpyEntries {
   static void Fill(WeightKernels* k) {
     k->axpy_indexed = AxpyIndexed;
     k->axpy = Axpy;
+    k->axpy_multi = AxpyMultiByToken<AxpyIndexed>;
+  }
+};
+
+// axpy_multi with every row dequantized once per chunk of columns for all outputs, then each
+// output's terms added from the dequantized chunk. For group kernels that compute y = fma(a, w, y)
+// per element from the exact weight w (what Dequant writes), the bits are AxpyMultiByToken's, so a
+// table may use either path for any n_tok. Ops supplies:
+//
+//   kBlock, kBlockBytes      elements and bytes of a block (1 and the element size for floats)
+//   kCols, kSlab             a chunk of kSlab (<= 64) rows x kCols columns (kCols % kBlock == 0;
+//                            sized for L1)
+//   static void Dequant(const uint8_t* src, int64_t cols, float* dst);   // exact, cols <= kCols
+//   static int64_t Select(const float* a, int64_t n, int32_t* sel, float* coef, uint64_t* used);
+//       // the i < n (<= 64) with a[i] != 0, ascending, into sel/coef (room for n + 16 entries);
+//       // sets their bits in *used; returns how many
+//   static void FmaRows(const float* buf, const int32_t* sel, const float* coef, int64_t count,
+//                       int64_t cols, float* y);
+//       // y[j] = fma(coef[k], buf[sel[k] * kCols + j], y[j]) for k ascending, j < cols
+template <class Ops>
+void AxpyMultiBuffered(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, int64_t n_rows, const float* a,
+                       int64_t a_stride, int64_t n_tok, int64_t n, float* const* y) {
+  constexpr int64_t kCols = Ops::kCols, kSlab = Ops::kSlab, kTok = 32;
+  static_assert(kSlab <= 64, "the rows of a slab are one 64-bit mask");
+  alignas(64) float buf[kSlab * kCols];
+  int32_t sel[kTok][kSlab + 16];  // per output: its rows with a non-zero coefficient (slab-relative)
+  float coef[kTok][kSlab + 16];
+  int64_t cnt[kTok];
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+    for (int64_t s0 = 0; s0 < n_rows; s0 += kSlab) {
+      const int64_t ns = n_rows - s0 < kSlab ? n_rows - s0 : kSlab;
+      uint64_t used = 0;  // rows any output needs
+      for (int64_t t = 0; t < nt; ++t) cnt[t] = Ops::Select(a + (t0 + t) * a_stride + s0, ns, sel[t], coef[t], &used);
+      if (used == 0) continue;
+      for (int64_t c0 = 0; c0 < n; c0 += kCols) {
+        const int64_t nc = n - c0 < kCols ? n - c0 : kCols;
+        const uint64_t col_bytes = static_cast<uint64_t>(c0 / Ops::kBlock) * Ops::kBlockBytes;
+        for (uint64_t m = used; m != 0; m &= m - 1) {
+          const int64_t i = __builtin_ctzll(m), r = s0 + i;
+          Ops::Dequant(w + RowOffset(rows != nullptr ? rows[r] : r, row_bytes) + col_bytes, nc, buf + i * kCols);
+        }
+        for (int64_t t = 0; t < nt; ++t) {
+          if (cnt[t] > 0) Ops::FmaRows(buf, sel[t], coef[t], cnt[t], nc, y[t0 + t] + c0);
+        }
+      }
+    }
+  }
+}
+
+// AxpyEntries whose axpy_multi takes the buffered path from kMinBuffered outputs on (Group must be
+// exact in the sense of AxpyMultiBuffered).
+template <class Group, int G, class Ops, int kMinBuffered>
+struct AxpyEntriesBuffered : AxpyEntries<Group, G> {
+  static void AxpyMulti(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, int64_t n_rows, const float* a,
+                        int64_t a_stride, int64_t n_tok, int64_t n, float* const* y) {
+    if (n_tok >= kMinBuffered) {
+      AxpyMultiBuffered<Ops>(w, row_bytes, rows, n_rows, a, a_stride, n_tok, n, y);
+    } else {
+      AxpyMultiByToken<AxpyEntries<Group, G>::AxpyIndexed>(w, row_bytes, rows, n_rows, a, a_stride, n_tok, n, y);
+    }
+  }
+  static void Fill(WeightKernels* k) {
+    AxpyEntries<Group, G>::Fill(k);
+    k->axpy_multi = AxpyMulti;
   }
 };
 

@@ -91,10 +91,23 @@ void DequantizeF(const uint8_t* src, int64_t n, float* dst) {
   }
 }
 
+// AxpyMultiBuffered's chunk operations (bit-compatible with AxpyGroupF: the loads are exact).
+template <class L>
+struct AxpyBufferF {
+  static constexpr int64_t kBlock = 1, kBlockBytes = L::kBytes, kCols = 128, kSlab = 48;
+  static void Dequant(const uint8_t* src, int64_t cols, float* dst) { DequantizeF<L>(src, cols, dst); }
+  static int64_t Select(const float* a, int64_t n, int32_t* sel, float* coef, uint64_t* used) {
+    return SelectNonZero512(a, n, sel, coef, used);
+  }
+  static void FmaRows(const float* buf, const int32_t* sel, const float* coef, int64_t count, int64_t cols, float* y) {
+    FmaRows512<kCols>(buf, sel, coef, count, cols, y);
+  }
+};
+
 template <class L>
 void FillFloat(WeightKernels* k) {
   MatEntries<TileShape<FloatTiles<L>, 4, 1>, TileShape<FloatTiles<L>, 4, 4>>::Fill(k);
-  AxpyEntries<AxpyGroupF<L>, 4>::Fill(k);
+  AxpyEntriesBuffered<AxpyGroupF<L>, 4, AxpyBufferF<L>, 4>::Fill(k);
   k->dequantize = DequantizeF<L>;
 }
 

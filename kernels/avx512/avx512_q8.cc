@@ -40,11 +40,11 @@ using Entries = MatEntries<TileShape<Q8Tiles512<Ops>, 4, 1>, TileShape<Q8Tiles51
 void FillAvx512Q8(KernelTable* t) {
   WeightKernels& q4 = t->weights[static_cast<int>(GgmlType::kQ4_0)];
   Entries<Q4_0Bw>::Fill(&q4);
-  AxpyEntries<AxpyGroupQ512<BlockFloatsQ4_0, 18>, 4>::Fill(&q4);
+  AxpyEntriesBuffered<AxpyGroupQ512<BlockExactQ4_0, 18>, 4, AxpyBufferQ512<BlockExactQ4_0, 18>, 4>::Fill(&q4);
 
   WeightKernels& q8 = t->weights[static_cast<int>(GgmlType::kQ8_0)];
   Entries<Q8_0Bw>::Fill(&q8);
-  AxpyEntries<AxpyGroupQ512<BlockFloatsQ8_0, 34>, 4>::Fill(&q8);
+  AxpyEntriesBuffered<AxpyGroupQ512<BlockExactQ8_0, 34>, 4, AxpyBufferQ512<BlockExactQ8_0, 34>, 4>::Fill(&q8);
 }
 
 }  // namespace st

@@ -1,25 +1,13 @@
-// AVX-512 VNNI kernels: the integer dots of Q4_0/Q8_0 (vpdpbusd) and the K-quants (vpdpwssd).
+// AVX-512 VNNI kernels: the integer dots of Q4_0 (q4_0_rows512.h) and Q8_0 (vpdpbusd), and the K-quants
+// (vpdpwssd).
 // Compiled with -mavx512vnni on top of the AVX-512 flags; only called when cpuid says VNNI.
 #include "kernels/avx512/avx512_fill.h"
 #include "kernels/avx512/kquant_tiles512.h"
+#include "kernels/avx512/q4_0_rows512.h"
 #include "kernels/avx512/q8_0_tile512.h"
 
 namespace st {
 namespace {
-
-// Q4_0: unsigned nibbles times activations, with -8 * (sum of each 4 activations) as the starting
-// value, so one vpdpbusd gives sum (q - 8) * a per lane.
-struct Q4_0Vnni {
-  static constexpr int kBlockBytes = 18;
-  static constexpr bool kSplit = true;
-  static __m512i Decode2(const uint8_t* b) { return DecodeQ4_0Pair(b, true); }
-  static __m512i Decode1(const uint8_t* b) { return DecodeQ4_0Pair(b, false); }
-  static __m512i Prep(__m512i act) {
-    const __m512i s8 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8(8), act);
-    return _mm512_sub_epi32(_mm512_setzero_si512(), s8);
-  }
-  static __m512i Dot(__m512i w, __m512i act, __m512i prep) { return _mm512_dpbusd_epi32(prep, w, act); }
-};
 
 // Q8_0: (w + 128) as unsigned times activations, starting from -128 * (sum of each 4 activations).
 struct Q8_0Vnni {
@@ -49,7 +37,7 @@ struct VnniOps {
 }  // namespace
 
 void FillAvx512Vnni(KernelTable* t) {
-  Entries<Q4_0Vnni>::Fill(&t->weights[static_cast<int>(GgmlType::kQ4_0)]);
+  Q4_0Rows512::Fill(&t->weights[static_cast<int>(GgmlType::kQ4_0)]);  // axpy: avx512_q8.cc
   Entries<Q8_0Vnni>::Fill(&t->weights[static_cast<int>(GgmlType::kQ8_0)]);
   FillKQuants512<VnniOps>(t);
 }

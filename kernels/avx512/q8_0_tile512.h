@@ -105,25 +105,28 @@ inline __m512i DecodeQ8_0Pair(const uint8_t* block_b, bool second) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
 }
 
-// ---- axpy_indexed / dequantize with 512-bit registers ----
-
-// The 32 int8 weights of a block as two vectors of 16 floats (elements 0..15, 16..31).
-inline void BlockFloatsQ4_0(const uint8_t* block, __m512* f0, __m512* f1) {
-  const __m128i q = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
-  const __m128i m4 = _mm_set1_epi8(0x0F), eight = _mm_set1_epi8(8);
-  const __m128i lo = _mm_sub_epi8(_mm_and_si128(q, m4), eight);
-  const __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(q, 4), m4), eight);
-  *f0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo));
-  *f1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi));
+// The exact weights d * q of a block (equal to DequantizeRowRef's) as two vectors of 16 floats
+// (elements 0..15, 16..31). Q4_0: the nibbles index a table of (q - 8) * d (vpermps reads the low 4
+// bits of each index).
+inline void BlockExactQ4_0(const uint8_t* block, __m512* f0, __m512* f1) {
+  const __m512i q = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2)));
+  const __m512 d = _mm512_cvtph_ps(_mm256_set1_epi16(static_cast<int16_t>(LoadU16(block))));
+  const __m512 lut = _mm512_mul_ps(_mm512_setr_ps(-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7), d);
+  *f0 = _mm512_permutexvar_ps(q, lut);
+  *f1 = _mm512_permutexvar_ps(_mm512_srli_epi32(q, 4), lut);
 }
 
-inline void BlockFloatsQ8_0(const uint8_t* block, __m512* f0, __m512* f1) {
-  *f0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2))));
-  *f1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 18))));
+inline void BlockExactQ8_0(const uint8_t* block, __m512* f0, __m512* f1) {
+  const __m512 d = _mm512_set1_ps(LoadFp16(block));
+  const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 2));
+  const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 18));
+  *f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q0)), d);
+  *f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q1)), d);
 }
 
-// axpy_indexed by groups of G rows (tile_driver.h); per element y = fma(a[i] * d_block, q, y).
-template <void (*kFloats)(const uint8_t*, __m512*, __m512*), int kBlockBytes>
+// axpy_indexed by groups of G rows (tile_driver.h); per element y = fma(a[i], w, y) with the exact
+// weight w.
+template <void (*kExact)(const uint8_t*, __m512*, __m512*), int kBlockBytes>
 struct AxpyGroupQ512 {
   template <int G>
   static void Apply(const uint8_t* const* wr, const float* a, int64_t n, float* y, const uint8_t* const* pf) {
@@ -133,15 +136,35 @@ struct AxpyGroupQ512 {
       for (int g = 0; g < G; ++g) {
         const uint8_t* blk = wr[g] + b * kBlockBytes;
         Prefetch(pf[g] + b * kBlockBytes);
-        const __m512 s = _mm512_set1_ps(a[g] * LoadFp16(blk));
+        const __m512 s = _mm512_set1_ps(a[g]);
         __m512 f0, f1;
-        kFloats(blk, &f0, &f1);
+        kExact(blk, &f0, &f1);
         y0 = _mm512_fmadd_ps(s, f0, y0);
         y1 = _mm512_fmadd_ps(s, f1, y1);
       }
       _mm512_storeu_ps(y + 32 * b, y0);
       _mm512_storeu_ps(y + 32 * b + 16, y1);
     }
+  }
+};
+
+// AxpyMultiBuffered's chunk operations for the same blocks (bit-compatible with AxpyGroupQ512).
+template <void (*kExact)(const uint8_t*, __m512*, __m512*), int kBB>
+struct AxpyBufferQ512 {
+  static constexpr int64_t kBlock = 32, kBlockBytes = kBB, kCols = 128, kSlab = 48;
+  static void Dequant(const uint8_t* src, int64_t cols, float* dst) {
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      __m512 f0, f1;
+      kExact(src + b * kBB, &f0, &f1);
+      _mm512_store_ps(dst + 32 * b, f0);
+      _mm512_store_ps(dst + 32 * b + 16, f1);
+    }
+  }
+  static int64_t Select(const float* a, int64_t n, int32_t* sel, float* coef, uint64_t* used) {
+    return SelectNonZero512(a, n, sel, coef, used);
+  }
+  static void FmaRows(const float* buf, const int32_t* sel, const float* coef, int64_t count, int64_t cols, float* y) {
+    FmaRows512<kCols>(buf, sel, coef, count, cols, y);
   }
 };
 

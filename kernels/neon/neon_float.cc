@@ -101,6 +101,7 @@ void FillFloat(WeightKernels* k) {
   MatEntries<TileShape<PairTiles<FloatDot<L>>, 4, 1>, TileShape<PairTiles<FloatDot<L>>, 4, 4>>::Fill(k);
   k->axpy_indexed = AxpyIndexedF<L>;
   k->axpy = AxpyF<L>;
+  k->axpy_multi = AxpyMultiByToken<AxpyIndexedF<L>>;
   k->dequantize = DequantizeF<L>;
 }
 

@@ -10,6 +10,7 @@ void FillK(WeightKernels* k) {
   KEntries<Dot>::Fill(k);
   k->axpy_indexed = AxpyIndexedK<kType, Dot::kBlockBytes>;
   k->axpy = AxpyK<kType, Dot::kBlockBytes>;
+  k->axpy_multi = AxpyMultiByToken<AxpyIndexedK<kType, Dot::kBlockBytes>>;
   k->dequantize = DequantizeK<kType, Dot::kBlockBytes>;
 }
 

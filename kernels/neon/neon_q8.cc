@@ -10,6 +10,7 @@ void FillQ(WeightKernels* k) {
   Q8Entries<Ops, BaseDot>::Fill(k);
   k->axpy_indexed = AxpyIndexedQ<Ops>;
   k->axpy = AxpyQ<Ops>;
+  k->axpy_multi = AxpyMultiByToken<AxpyIndexedQ<Ops>>;
   k->dequantize = DequantizeQ<Ops>;
 }
 

@@ -105,6 +105,7 @@ WeightKernels Entries(GgmlType act_type) {
   k.gemm = Gemm<kDot>;
   k.axpy_indexed = AxpyIndexed<kType>;
   k.axpy = Axpy<kType>;
+  k.axpy_multi = AxpyMulti<kType>;
   k.dequantize = Dequantize<kType>;
   return k;
 }

@@ -52,6 +52,20 @@ void AxpyIndexed(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, cons
   }
 }
 
+// Token by token, each as AxpyIndexed over its rows with a non-zero coefficient.
+template <GgmlType kType>
+void AxpyMulti(const uint8_t* w, uint64_t row_bytes, const int32_t* rows, int64_t n_rows, const float* a,
+               int64_t a_stride, int64_t n_tok, int64_t n, float* const* y) {
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const float* at = a + t * a_stride;
+    for (int64_t i = 0; i < n_rows; ++i) {
+      if (at[i] == 0.0f) continue;
+      const int32_t row = rows != nullptr ? rows[i] : static_cast<int32_t>(i);
+      AxpyIndexed<kType>(w, row_bytes, &row, at + i, 1, n, y[t]);
+    }
+  }
+}
+
 template <GgmlType kType>
 void Axpy(const uint8_t* w_row, int64_t n, float a, float* y) {
   AxpyIndexed<kType>(w_row, 0, nullptr, &a, 1, n, y);

@@ -23,10 +23,10 @@ struct Decoder::BatchState {
   std::vector<int32_t> pair_token;   // [B * k]
   std::vector<int32_t> pair_of;      // [B * k] token t's slot j -> pair index (t * k + j)
   std::vector<float> gate, up;       // [B * k][F] per pair
-  std::vector<float> coef;           // [B * k][F]
-  std::vector<std::vector<int32_t>> active;  // [B * k]
+  std::vector<float> coef;           // [B * k][F] down coefficients, zero for inactive neurons
   std::vector<float> eout;           // [B * k][E] normal down layout
   std::vector<float> logits;         // [B][V] when every position's logits are wanted
+  std::vector<float> att_q, att_scores;  // per-thread scratch of the batched attention (prefill.cc)
 
   void Reserve(const ModelConfig& c, int64_t b) {
     if (b <= cap) return;
@@ -48,7 +48,6 @@ struct Decoder::BatchState {
     gate.resize(b * kk * c.n_ff_exp);
     up.resize(b * kk * c.n_ff_exp);
     coef.resize(b * kk * c.n_ff_exp);
-    active.resize(b * kk);
   }
 };
 

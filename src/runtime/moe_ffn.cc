@@ -9,6 +9,7 @@
 // Three parallel steps for all k experts together: gate rows, active up rows, then the down step
 // split by output columns (transposed) or rows (normal). Each output value is reduced by one thread
 // in a fixed order.
+#include <algorithm>
 #include <cstring>
 
 #include "runtime/decoder.h"
@@ -101,17 +102,24 @@ Status Decoder::MoeFfn(uint32_t il) {
     }
     // Split E into one block-aligned column range per thread (long contiguous runs of each row
     // stream well; short ones turn the walk over the rows into scattered loads). Every thread
-    // adds the experts in order j = 0..k-1, so the bits do not depend on the split.
+    // adds the experts in ascending expert id, as Prefill does for a batch (its expert-major
+    // axpy_multi gives each token the same bits), so the bits depend neither on the split nor on
+    // decode versus prefill.
     const int64_t bs = TraitsOf(ew[0].down.type).block_size;
     const int64_t blocks = E / bs;
     int64_t down_bytes = 0;
     for (int64_t j = 0; j < k; ++j) down_bytes += static_cast<int64_t>(active_[j].size() * ew[j].down.row_bytes);
     const int64_t grain = StreamGrain(blocks, *pool_, down_bytes);
+    std::vector<int64_t> order(k);  // ascending expert id
+    for (int64_t j = 0; j < k; ++j) order[j] = j;
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return selection_.experts[a] < selection_.experts[b]; });
     pool_->ParallelFor(blocks, grain, [&](int64_t b0, int64_t b1) {
       const int64_t c0 = b0 * bs, n = (b1 - b0) * bs;
-      for (int64_t j = 0; j < k; ++j) {
-        dk.axpy_indexed(ew[j].down.data + RowBytes(ew[j].down.type, c0), ew[j].down.row_bytes, active_[j].data(),
-                        coef_.data() + j * F, static_cast<int64_t>(active_[j].size()), n, moe_out_.data() + c0);
+      float* y = moe_out_.data() + c0;
+      for (int64_t j : order) {
+        dk.axpy_multi(ew[j].down.data + RowBytes(ew[j].down.type, c0), ew[j].down.row_bytes, active_[j].data(),
+                      static_cast<int64_t>(active_[j].size()), coef_.data() + j * F, F, 1, n, &y);
       }
     });
   } else {

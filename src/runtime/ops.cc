@@ -14,7 +14,7 @@ void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out) {
 
 void Softmax(float* x, int64_t n) {
   float max = x[0];
-  for (int64_t i = 1; i < n; ++i) max = std::fmax(max, x[i]);
+  for (int64_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;  // (std::fmax is a call at -O2)
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     x[i] = std::exp(x[i] - max);

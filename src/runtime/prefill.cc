@@ -2,12 +2,17 @@
 //
 // The arithmetic is Forward()'s, reorganised so each weight matrix is read once per batch: the
 // projections are GEMMs over the batch (bit-identical to the single-token GEMVs), experts are
-// grouped by the tokens that chose them (each expert's gate and up rows read once per batch), and
-// every token keeps its own routing weights. Attention and the down step run per token exactly as
-// in Forward. So Prefill's logits equal Forward's bit for bit.
+// grouped by the tokens that chose them (each expert's gate, up and down rows read once per batch),
+// and every token keeps its own routing weights. Attention scores a chunk of queries against the
+// keys with one GEMM per KV head and adds the values with axpy_multi; the transposed down step runs
+// expert by expert over the expert's tokens (axpy_multi). Each of these gives every token the bits
+// of Forward's single-token call (the kernel table guarantees it), experts are added in the same
+// (ascending id) order, and per-token steps are Forward's own functions. So Prefill's logits equal
+// Forward's bit for bit.
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "runtime/batch_state.h"
@@ -16,6 +21,78 @@
 #include "runtime/ops.h"
 
 namespace st {
+namespace {
+
+// Down coefficients of one (token, slot) pair over its F neurons: cf[n] = wj * (g[n] * up[n])
+// (transposed layout; g[n] * up[n] for the normal one) where g[n] > 0, else +0.0f, exactly as
+// Forward computes them for its active neurons. Returns how many are active. Branch-free: about 30%
+// of neurons are active, at random, and a select compiles to a jump that mispredicts.
+template <bool kScaled>
+int64_t DownCoefficients(const float* g, const float* up, float wj, int64_t F, float* cf) {
+  int64_t on = 0;
+  for (int64_t n = 0; n < F; ++n) {
+    const float h = g[n] * up[n];
+    const float v = kScaled ? wj * h : h;
+    uint32_t u;
+    std::memcpy(&u, &v, sizeof(u));
+    const bool active = g[n] > 0.0f;
+    u &= 0u - static_cast<uint32_t>(active);
+    std::memcpy(&cf[n], &u, sizeof(u));
+    on += active;
+  }
+  return on;
+}
+
+// Attention of a batch of T queries at positions p0, p0+1, ... on a layer whose cache holds every
+// position they see at the same slot (slot = position: a global layer, or a window not yet
+// full). Per KV head and chunk of tokens, the scores of all its query heads against the keys come
+// from one GEMM (each equal to AttendHeads' gemv bit for bit); each row is scaled and softmaxed
+// over the positions its token sees exactly as AttendHeads does, later positions get probability
+// 0; axpy_multi then adds the value rows (zero terms skipped: every output gets axpy_indexed's bits
+// over its visible rows). q [T][H] rotated; out [T][Hv].
+constexpr int64_t kAttnChunk = 16;  // tokens per task: the GEMM over keys [0, last position] wastes < 16 per row
+
+void AttendBatch(const KernelTable& kernels, const KvCache& kv, const ModelConfig& c, ThreadPool* pool, uint32_t il,
+                 uint32_t p0, int64_t T, const float* q, float* out, std::vector<float>* q_scratch,
+                 std::vector<float>* s_scratch) {
+  const int64_t Dh = c.head_dim, Dv = c.value_dim, H = c.q_dim(), Hv = c.attn_out_dim();
+  const int64_t group = c.n_head / c.n_head_kv;
+  const WeightKernels& kvk = kernels.weights[static_cast<int>(kv.storage_type())];
+  const uint64_t elem = kv.storage_type() == GgmlType::kF16 ? 2 : 4;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(Dh));  // as AttendHeads
+  const int64_t chunks = (T + kAttnChunk - 1) / kAttnChunk;
+  const int64_t n_out_max = kAttnChunk * group, keys_max = p0 + T;
+  q_scratch->resize(static_cast<size_t>(pool->size()) * n_out_max * Dh);
+  s_scratch->resize(static_cast<size_t>(pool->size()) * n_out_max * keys_max);
+  pool->ParallelFor(c.n_head_kv * chunks, 1, [&](int64_t b, int64_t e, int thread) {
+    float* qs = q_scratch->data() + thread * n_out_max * Dh;  // [n_out][Dh]: output o = (token, head)
+    float* s = s_scratch->data() + thread * n_out_max * keys_max;  // [n_out][n_keys] scores, then weights
+    std::vector<float*> y(n_out_max);
+    for (int64_t task = b; task < e; ++task) {
+      const int64_t g = task / chunks, t0 = (task % chunks) * kAttnChunk, t1 = std::min(T, t0 + kAttnChunk);
+      const int64_t n_out = (t1 - t0) * group, n_keys = p0 + t1;
+      for (int64_t o = 0; o < n_out; ++o) {
+        const int64_t t = t0 + o / group, h = g * group + o % group;
+        std::memcpy(qs + o * Dh, q + t * H + h * Dh, Dh * sizeof(float));
+        y[o] = out + t * Hv + h * Dv;
+        std::memset(y[o], 0, Dv * sizeof(float));
+      }
+      kvk.gemm(kv.KeyRow(il, 0) + g * Dh * elem, kv.key_row_bytes(), n_keys, Dh, qs, Dh * sizeof(float), n_out, s,
+               n_keys);
+      for (int64_t o = 0; o < n_out; ++o) {
+        const int64_t n_vis = p0 + t0 + o / group + 1;
+        float* so = s + o * n_keys;
+        for (int64_t i = 0; i < n_vis; ++i) so[i] *= scale;
+        Softmax(so, n_vis);
+        std::fill(so + n_vis, so + n_keys, 0.0f);
+      }
+      kvk.axpy_multi(kv.ValueRow(il, 0) + g * Dv * elem, kv.value_row_bytes(), nullptr, n_keys, s, n_keys, n_out, Dv,
+                     y.data());
+    }
+  });
+}
+
+}  // namespace
 
 Decoder::~Decoder() = default;
 
@@ -40,6 +117,13 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
   }
   if (!batch_) batch_ = std::make_unique<BatchState>();
   BatchState& bs = *batch_;
+  // Independent per-token steps (norms, residual adds, RoPE) across the threads: the arithmetic of
+  // each token is unchanged, and they would otherwise leave the other threads waiting.
+  auto PerToken = [&](int64_t n, const auto& fn) {
+    pool_->ParallelFor(n, 16, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) fn(t);
+    });
+  };
 
   for (size_t chunk = 0; chunk < tokens.size(); chunk += batch_size_) {
     const int64_t T = std::min<int64_t>(batch_size_, static_cast<int64_t>(tokens.size() - chunk));
@@ -85,8 +169,11 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
       }
       experts_->Prefetch(il, used);
 
-      // 3. Attention: projections as GEMMs, then each token attends exactly as in Forward.
-      for (int64_t t = 0; t < T; ++t) RmsNorm(bs.x.data() + t * E, L.attn_norm.data(), E, c.rms_eps, bs.xn.data() + t * E);
+      // 3. Attention: projections as GEMMs, then every token attends as in Forward (batched where
+      //    the cache allows, see AttendBatch).
+      PerToken(T, [&](int64_t t) {
+        RmsNorm(bs.x.data() + t * E, L.attn_norm.data(), E, c.rms_eps, bs.xn.data() + t * E);
+      });
       {
         BatchActivation h(kernels_, bs.xn.data(), E, T);
         MatMul(kernels_, pool_.get(), L.attn_q, h, bs.q.data());
@@ -94,18 +181,22 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
         MatMul(kernels_, pool_.get(), L.attn_v, h, bs.v.data());
       }
       stats_.weight_bytes += L.attn_q.bytes() + L.attn_k.bytes() + L.attn_v.bytes() + L.attn_output.bytes();
-      for (int64_t t = 0; t < T; ++t) RotateQK(il, p0 + t, bs.q.data() + t * H, bs.k.data() + t * K);
+      PerToken(T, [&](int64_t t) { RotateQK(il, p0 + t, bs.q.data() + t * H, bs.k.data() + t * K); });
       const uint32_t n_ctx = kv_.n_ctx();
       if (p0 + T <= kv_.Capacity(il)) {
         // No slot of this batch is reused within it: store all, then attend in parallel.
         for (int64_t t = 0; t < T; ++t) kv_.Store(il, p0 + t, bs.k.data() + t * K, bs.v.data() + t * Kv);
-        pool_->ParallelFor(T * c.n_head, 1, [&](int64_t b, int64_t e, int thread) {
-          for (int64_t i = b; i < e; ++i) {
-            const int64_t t = i / c.n_head, h = i % c.n_head;
-            AttendHeads(il, p0 + t, bs.q.data() + t * H, h, h + 1, scores_.data() + static_cast<size_t>(thread) * n_ctx,
-                        bs.attn.data() + t * Hv);
-          }
-        });
+        if (kv_.FirstVisible(il, p0 + T - 1) == 0) {  // every token sees slots [0, its position]
+          AttendBatch(kernels_, kv_, c, pool_.get(), il, p0, T, bs.q.data(), bs.attn.data(), &bs.att_q, &bs.att_scores);
+        } else {
+          pool_->ParallelFor(T * c.n_head, 1, [&](int64_t b, int64_t e, int thread) {
+            for (int64_t i = b; i < e; ++i) {
+              const int64_t t = i / c.n_head, h = i % c.n_head;
+              AttendHeads(il, p0 + t, bs.q.data() + t * H, h, h + 1,
+                          scores_.data() + static_cast<size_t>(thread) * n_ctx, bs.attn.data() + t * Hv);
+            }
+          });
+        }
       } else {
         // A ring buffer wraps inside this batch: store and attend token by token.
         for (int64_t t = 0; t < T; ++t) {
@@ -120,10 +211,14 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
         BatchActivation o(kernels_, bs.attn.data(), Hv, T);
         MatMul(kernels_, pool_.get(), L.attn_output, o, bs.proj.data());
       }
-      for (int64_t i = 0; i < T * E; ++i) bs.x[i] += bs.proj[i];
 
-      // 4. Experts: gate and up once per expert for all its tokens, down per token.
-      for (int64_t t = 0; t < T; ++t) RmsNorm(bs.x.data() + t * E, L.ffn_norm.data(), E, c.rms_eps, bs.xn.data() + t * E);
+      // 4. Experts: gate and up once per expert for all its tokens, then down expert by expert.
+      PerToken(T, [&](int64_t t) {
+        float* x = bs.x.data() + t * E;
+        const float* proj = bs.proj.data() + t * E;
+        for (int64_t i = 0; i < E; ++i) x[i] += proj[i];
+        RmsNorm(x, L.ffn_norm.data(), E, c.rms_eps, bs.xn.data() + t * E);
+      });
       std::vector<ExpertWeights> ew(X);
       for (size_t i = 0; i < used.size(); ++i) {
         auto a = experts_->Acquire(il, used[i]);
@@ -156,43 +251,39 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
         }
       });
       for (int32_t ex : used) stats_.weight_bytes += ew[ex].gate.bytes() + ew[ex].up.bytes() + ew[ex].down.bytes();
-      // Active neurons and down coefficients per pair, as Forward computes them.
+      // Down coefficients per (token, slot) pair, dense over F: zero for inactive neurons (gate <= 0),
+      // otherwise what Forward computes for its active rows.
       const bool transposed = w_.down_layout == DownLayout::kTransposed;
-      for (int64_t t = 0; t < T; ++t) {
-        for (int64_t j = 0; j < kk; ++j) {
-          const int64_t p = bs.pair_of[t * kk + j];
+      std::vector<int64_t> n_active(pool_->size(), 0);
+      pool_->ParallelFor(T * kk, 16, [&](int64_t b, int64_t e, int thread) {
+        for (int64_t i = b; i < e; ++i) {
+          const int64_t p = bs.pair_of[i];
           const float* g = bs.gate.data() + p * F;
           const float* up = bs.up.data() + p * F;
-          std::vector<int32_t>& act = bs.active[p];
-          act.clear();
-          for (int64_t n = 0; n < F; ++n) {
-            if (g[n] > 0.0f) act.push_back(static_cast<int32_t>(n));
-          }
-          stats_.expert_neurons += F;
-          stats_.expert_neurons_active += act.size();
           float* cf = bs.coef.data() + p * F;
-          if (transposed) {
-            const float wj = bs.sel[t].weights[j];
-            for (size_t i = 0; i < act.size(); ++i) cf[i] = wj * (g[act[i]] * up[act[i]]);
-          } else {
-            std::fill(cf, cf + F, 0.0f);
-            for (int32_t n : act) cf[n] = g[n] * up[n];
-          }
+          const float wj = bs.sel[i / kk].weights[i % kk];
+          n_active[thread] += transposed ? DownCoefficients<true>(g, up, wj, F, cf)
+                                         : DownCoefficients<false>(g, up, wj, F, cf);
         }
-      }
+      });
+      stats_.expert_neurons += static_cast<uint64_t>(T * kk * F);
+      for (int64_t v : n_active) stats_.expert_neurons_active += v;
       const WeightKernels& dk = kernels_.weights[static_cast<int>(ew[used[0]].down.type)];
       if (transposed) {
-        // moe_t = sum_j sum_{active i} coef * DownT[i], experts in selection order (as Forward).
-        pool_->ParallelFor(T, 1, [&](int64_t b, int64_t e) {
-          for (int64_t t = b; t < e; ++t) {
-            float* y = bs.moe.data() + t * E;
-            std::fill(y, y + E, 0.0f);
-            for (int64_t j = 0; j < kk; ++j) {
-              const int64_t p = bs.pair_of[t * kk + j];
-              const WeightMatrix& d = ew[bs.sel[t].experts[j]].down;
-              dk.axpy_indexed(d.data, d.row_bytes, bs.active[p].data(), bs.coef.data() + p * F,
-                              static_cast<int64_t>(bs.active[p].size()), E, y);
-            }
+        // moe_t = sum over token t's experts in ascending id, each over its active rows in ascending
+        // order, as Forward adds them. Expert by expert, so each row of DownT_e is dequantized once
+        // for all its tokens (axpy_multi); one block-aligned column range per thread.
+        std::fill(bs.moe.begin(), bs.moe.begin() + T * E, 0.0f);
+        const int64_t bsz = TraitsOf(ew[used[0]].down.type).block_size, blocks = E / bsz;
+        pool_->ParallelFor(blocks, (blocks + pool_->size() - 1) / pool_->size(), [&](int64_t b0, int64_t b1) {
+          const int64_t c0 = b0 * bsz, n = (b1 - b0) * bsz;
+          std::vector<float*> y(T);
+          for (int32_t ex : used) {
+            const int64_t p0e = bs.pair_start[ex], np = bs.pair_start[ex + 1] - p0e;
+            for (int64_t q = 0; q < np; ++q) y[q] = bs.moe.data() + bs.pair_token[p0e + q] * E + c0;
+            const WeightMatrix& d = ew[ex].down;
+            dk.axpy_multi(d.data + RowBytes(d.type, c0), d.row_bytes, nullptr, F, bs.coef.data() + p0e * F, F, np, n,
+                          y.data());
           }
         });
       } else {
@@ -214,15 +305,19 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
         }
       }
       for (int32_t e : used) experts_->Release(il, e);
-      for (int64_t i = 0; i < T * E; ++i) bs.x[i] += bs.moe[i];
+      PerToken(T, [&](int64_t t) {
+        float* x = bs.x.data() + t * E;
+        const float* moe = bs.moe.data() + t * E;
+        for (int64_t i = 0; i < E; ++i) x[i] += moe[i];
+      });
     }
     stats_.tokens += T;
 
     // 5. LM head: every position (exact, as one GEMM) or only the chunk's last.
     if (all_logits != nullptr) {
-      for (int64_t t = 0; t < T; ++t) {
+      PerToken(T, [&](int64_t t) {
         RmsNorm(bs.x.data() + t * E, w_.output_norm.data(), E, c.rms_eps, bs.xn.data() + t * E);
-      }
+      });
       bs.logits.resize(static_cast<size_t>(T) * c.n_vocab);
       BatchActivation in(kernels_, bs.xn.data(), E, T);
       MatMul(kernels_, pool_.get(), w_.output, in, bs.logits.data());

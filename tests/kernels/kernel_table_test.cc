@@ -26,6 +26,7 @@ TEST(KernelTableTest, EveryTableIsComplete) {
       EXPECT_NE(w.gemm, nullptr);
       EXPECT_NE(w.axpy_indexed, nullptr);
       EXPECT_NE(w.axpy, nullptr);
+      EXPECT_NE(w.axpy_multi, nullptr);
       EXPECT_NE(w.dequantize, nullptr);
       EXPECT_EQ(w.act_type, Scalar().weights[static_cast<int>(t)].act_type);
     }
@@ -127,8 +128,8 @@ TEST(KernelTableTest, GemmMatchesScalarAndGemv) {
     const KernelTable& k = *KernelTableFor(isa);
     for (GgmlType t : WeightTypes()) {
       for (int64_t n : RowLengths(t)) {
-        for (int64_t rows : {1, 3, 17}) {
-          for (int64_t n_act : {1, 2, 3, 5}) {
+        for (int64_t rows : {1, 3, 17, 35}) {  // 35: two 16-row panels and a partial one
+          for (int64_t n_act : {1, 2, 3, 5, 11}) {  // 11: a tile of 8 activations and a rest
             SCOPED_TRACE(Describe(isa, t, n, rows, 3, 1) + " n_act=" + std::to_string(n_act));
             Buffer w = RandomWeights(t, rows, n, static_cast<uint32_t>(n * 3 + rows), 3);
             const GgmlType at = k.weights[static_cast<int>(t)].act_type;
@@ -252,6 +253,95 @@ TEST(KernelTableTest, AxpyIsSplitInvariant) {
       for (int64_t j = 0; j < n; ++j) {
         ASSERT_TRUE(SameBits(whole[j], by_row[j])) << "element " << j << ": axpy differs from axpy_indexed";
         ASSERT_TRUE(SameBits(whole[j], split[j])) << "element " << j << ": column split changes the result";
+      }
+    }
+  }
+}
+
+// axpy_multi against the scalar table, and within a table: an output's bits are axpy_indexed's over
+// its non-zero rows, so they do not depend on how many outputs share the call (the runtime's decode
+// step passes one, prefill many), nor on a block-aligned split of the columns. About half the
+// coefficients are zero (inactive neurons, masked positions): those terms must contribute nothing.
+TEST(KernelTableTest, AxpyMultiMatchesScalarAndSingleOutput) {
+  for (Isa isa : AvailableIsas()) {
+    const KernelTable& k = *KernelTableFor(isa);
+    for (GgmlType t : WeightTypes()) {
+      const WeightKernels& wk = k.weights[static_cast<int>(t)];
+      for (int64_t n : RowLengths(t)) {
+        const int64_t total = 200;  // more rows than one slab of the buffered path
+        Buffer w = RandomWeights(t, total, n, static_cast<uint32_t>(n * 5 + 1), static_cast<int>(n % 3) + 1);
+        const uint64_t rb = RowBytes(t, n);
+        for (int64_t n_tok : {1, 3, 6, 33}) {
+          for (bool consecutive : {true, false}) {
+            SCOPED_TRACE(Describe(isa, t, n, total, 0, 0) + " n_tok=" + std::to_string(n_tok) +
+                         (consecutive ? " consecutive" : " indexed"));
+            std::mt19937 rng(static_cast<uint32_t>(n + n_tok));
+            std::vector<int32_t> rows;
+            for (int32_t r = 0; r < total; ++r) {
+              if (consecutive || rng() % 3 != 0) rows.push_back(r);
+            }
+            const int64_t n_rows = static_cast<int64_t>(rows.size()), a_stride = n_rows + 3;
+            std::uniform_real_distribution<float> u(-2.0f, 2.0f);
+            std::vector<float> a(n_tok * a_stride, 7.0f);
+            for (int64_t j = 0; j < n_tok; ++j) {
+              for (int64_t i = 0; i < n_rows; ++i) a[j * a_stride + i] = rng() % 2 ? u(rng) : 0.0f;
+              a[j * a_stride] = -0.0f;  // a negative zero is a zero too
+            }
+            const std::vector<float> y0 = RandomFloats(n * n_tok, static_cast<uint32_t>(n_tok));
+            std::vector<float> ref = y0, got = y0, single = y0, split = y0, indexed = y0;
+            auto ptrs = [&](std::vector<float>& v) {
+              std::vector<float*> p;
+              for (int64_t j = 0; j < n_tok; ++j) p.push_back(v.data() + j * n);
+              return p;
+            };
+            const int32_t* ri = consecutive ? nullptr : rows.data();
+            Scalar().weights[static_cast<int>(t)].axpy_multi(w.data(), rb, ri, n_rows, a.data(), a_stride, n_tok, n,
+                                                             ptrs(ref).data());
+            wk.axpy_multi(w.data(), rb, ri, n_rows, a.data(), a_stride, n_tok, n, ptrs(got).data());
+            for (int64_t j = 0; j < n_tok; ++j) {
+              float* yj = single.data() + j * n;
+              wk.axpy_multi(w.data(), rb, ri, n_rows, a.data() + j * a_stride, a_stride, 1, n, &yj);
+              std::vector<int32_t> nz_rows;
+              std::vector<float> nz_a;
+              for (int64_t i = 0; i < n_rows; ++i) {
+                if (a[j * a_stride + i] == 0.0f) continue;
+                nz_rows.push_back(rows[i]);
+                nz_a.push_back(a[j * a_stride + i]);
+              }
+              wk.axpy_indexed(w.data(), rb, nz_rows.data(), nz_a.data(), static_cast<int64_t>(nz_rows.size()), n,
+                              indexed.data() + j * n);
+            }
+            const int64_t block = TraitsOf(t).block_size;
+            const int64_t cut = n / block / 2 * block;  // block-aligned, 0 for one block
+            std::vector<int64_t> cuts = {0};
+            if (cut > 0) cuts.push_back(cut);
+            cuts.push_back(n);
+            for (size_t s = 0; s + 1 < cuts.size(); ++s) {
+              const int64_t c0 = cuts[s], c1 = cuts[s + 1];
+              std::vector<float*> p = ptrs(split);
+              for (float*& q : p) q += c0;
+              wk.axpy_multi(w.data() + RowBytes(t, c0), rb, ri, n_rows, a.data(), a_stride, n_tok, c1 - c0, p.data());
+            }
+            for (int64_t j = 0; j < n_tok; ++j) {
+              std::vector<double> tol(n);
+              for (int64_t e = 0; e < n; ++e) tol[e] = std::fabs(y0[j * n + e]);
+              for (int64_t i = 0; i < n_rows; ++i) {
+                const float c = a[j * a_stride + i];
+                if (c == 0.0f) continue;
+                const std::vector<float> mag = ElementMagnitudes(t, w.data() + rows[i] * rb, n);
+                for (int64_t e = 0; e < n; ++e) tol[e] += std::fabs(c) * mag[e];
+              }
+              for (int64_t e = 0; e < n; ++e) {
+                const int64_t x = j * n + e;
+                ASSERT_NEAR(got[x], ref[x], 1e-5 * tol[e] + 1e-6) << "output " << j << " element " << e;
+                ASSERT_TRUE(SameBits(got[x], single[x])) << "output " << j << " element " << e << ": alone differs";
+                ASSERT_TRUE(SameBits(got[x], split[x])) << "output " << j << " element " << e << ": split differs";
+                ASSERT_TRUE(SameBits(got[x], indexed[x]))
+                    << "output " << j << " element " << e << ": differs from axpy_indexed over the non-zero rows";
+              }
+            }
+          }
+        }
       }
     }
   }
