@@ -36,8 +36,14 @@ gen() {
 PAUSED_PIDS=()
 quiet_begin() {
   [[ "${QUIET:-1}" == "1" ]] || return 0
-  mapfile -t PAUSED_PIDS < <(ps -eo pid,pcpu,comm --sort=-pcpu --no-headers |
-    awk -v self=$$ '$2 > 20 && $1 != self && $3 !~ /^smallthinker/ {print $1}')
+  # This shell and its ancestors keep running; so do processes that used (almost) no CPU.
+  local keep=" $$ " p=$$
+  while [[ "$p" -gt 1 ]]; do
+    p=$(ps -o ppid= -p "$p" | tr -d ' ')
+    keep+="$p "
+  done
+  mapfile -t PAUSED_PIDS < <(ps -eo pid,pcpu --no-headers |
+    awk -v keep="$keep" '$2 > 1.0 && index(keep, " " $1 " ") == 0 {print $1}')
   for p in "${PAUSED_PIDS[@]}"; do kill -STOP "$p" 2>/dev/null || true; done
   sleep 1
 }

@@ -267,6 +267,7 @@ int Run(Args a) {
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
+  if (bw > 0) std::printf("\nmemory read bandwidth: %.1f GB/s (%d threads)\n\n", bw / 1e9, max_threads);
   std::printf("| model | size | kernels | mode | head | threads | test | t/s (median) | t/s (mean ± sd) | ms/tok | "
               "MB/tok | GB/s | %% of BW | sparsity | LM rows/tok | hit %% | disk MiB/tok | stall ms/tok | logits hash |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
