@@ -2,8 +2,9 @@
 //
 //   smallthinker-bench -m model.gguf -p 512 -n 128 -r 5 -t 2 [-o md|json]
 //
-// For every thread count and test (ppN: N prompt tokens in batches; tgN: N tokens generated one by
-// one, greedy, from position 0) it runs a warm-up and `-r` timed repetitions and reports tokens/s
+// For every thread count and test (ppN: N random prompt tokens in batches; tgN: N tokens decoded one
+// by one from position 0, each a random token as in llama-bench, or the previous argmax with
+// --tg-greedy) it runs a warm-up and `-r` timed repetitions and reports tokens/s
 // (median, mean ± stddev), ms/token, the weight bytes the kernels actually read per token, the
 // effective GB/s against the machine's measured read bandwidth, the ReGLU sparsity seen, the LM-head
 // rows computed per token, the memory mode and (offloaded) cache figures, and a hash of the final
@@ -37,6 +38,10 @@ struct Args {
   std::string output = "md";
   bool no_warmup = false;
   bool dense_experts = false;
+  // Greedy feedback makes a random-weight model repeat one token, so every step routes to the same
+  // experts: an expert cache would look perfect. Random tokens (llama-bench's choice) follow the
+  // model's routing statistics instead.
+  bool tg_greedy = false;
   uint64_t bandwidth_mib = 1024;
 };
 
@@ -96,7 +101,7 @@ uint64_t HashLogits(const float* p, size_t n) {
 }
 
 // One repetition of a test; returns the final logits' hash through *hash.
-Result<RepResult> RunRep(Decoder& d, bool prompt, int n, uint64_t seed, uint64_t* hash) {
+Result<RepResult> RunRep(Decoder& d, bool prompt, bool greedy, int n, uint64_t seed, uint64_t* hash) {
   const uint32_t V = d.config().n_vocab;
   std::mt19937_64 rng(seed);
   RepResult r;
@@ -112,7 +117,8 @@ Result<RepResult> RunRep(Decoder& d, bool prompt, int n, uint64_t seed, uint64_t
     int32_t tok = static_cast<int32_t>(rng() % V);
     for (int i = 0; i < n; ++i) {
       ST_ASSIGN_OR_RETURN(logits, d.Forward(tok, static_cast<uint32_t>(i)));
-      tok = static_cast<int32_t>(std::max_element(logits, logits + V) - logits);
+      tok = greedy ? static_cast<int32_t>(std::max_element(logits, logits + V) - logits)
+                   : static_cast<int32_t>(rng() % V);
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -202,14 +208,14 @@ int Run(Args a) {
       t.threads = threads;
       uint64_t hash = 0;
       if (!a.no_warmup) {
-        auto w = RunRep(d, prompt, std::min(n, prompt ? n : 16), 12345, &hash);
+        auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 12345, &hash);
         if (!w.ok()) {
           std::fprintf(stderr, "error: %s\n", w.status().message().c_str());
           return kExitError;
         }
       }
       for (int r = 0; r < a.reps; ++r) {
-        auto rep = RunRep(d, prompt, n, 1000 + r, &hash);
+        auto rep = RunRep(d, prompt, a.tg_greedy, n, 1000 + r, &hash);
         if (!rep.ok()) {
           std::fprintf(stderr, "error: %s\n", rep.status().message().c_str());
           return kExitError;
@@ -300,6 +306,9 @@ int main(int argc, char** argv) {
   app.add_option("-r,--repetitions", a.reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("-o,--output", a.output, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
   app.add_flag("--no-warmup", a.no_warmup, "skip the untimed warm-up run");
+  app.add_flag("--tg-greedy", a.tg_greedy,
+               "tgN feeds back the previous argmax instead of random tokens (a random-weight model then repeats one "
+               "token and always routes to the same experts)");
   app.add_flag("--dense-experts", a.dense_experts, "compute every up/down row (the dense baseline)");
   app.add_option("--bandwidth-mib", a.bandwidth_mib, "buffer for the bandwidth measurement (0 = skip)")->capture_default_str();
   if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
