@@ -37,7 +37,7 @@ PAUSED_PIDS=()
 quiet_begin() {
   [[ "${QUIET:-1}" == "1" ]] || return 0
   # This shell and its ancestors keep running; so do processes that used (almost) no CPU.
-  local keep=" $$ " p=$$
+  local keep=" $$ $BASHPID " p=$BASHPID
   while [[ "$p" -gt 1 ]]; do
     p=$(ps -o ppid= -p "$p" | tr -d ' ')
     keep+="$p "
@@ -54,5 +54,8 @@ quiet_end() {
 trap quiet_end EXIT
 
 machine_line() {
-  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%d)"
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc --all) CPUs, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%Y-%m-%d)"
+  echo
+  echo "tgN decodes N random tokens one by one (llama-bench's method; greedy feedback would make a"
+  echo "random-weight model repeat one token and route every step to the same experts)."
 }
