@@ -55,10 +55,10 @@ header() {
   header
   run "1G, prefetch off (on demand)" -m "$m4" --memory-limit 1G --no-prefetch
   run "1G, prefetch without lookahead" -m "$m4" --memory-limit 1G --no-lookahead
-  run "1G, LFU" -m "$m4" --memory-limit 1G --cache-policy lfu
+  run "1G, LRU" -m "$m4" --memory-limit 1G --cache-policy lru
   run "1G, pread threads" -m "$m4" --memory-limit 1G --io-engine threads
   for pct in 25 50 75 100; do
-    run "cache $pct% of experts, LRU" -m "$m4" --expert-cache "$pct%"
+    run "cache $pct% of experts, LRU" -m "$m4" --expert-cache "$pct%" --cache-policy lru
     run "cache $pct% of experts, LFU" -m "$m4" --expert-cache "$pct%" --cache-policy lfu
   done
   quiet_end
@@ -70,6 +70,7 @@ header() {
     header
     run "in memory" -m "$m21"
     run "--memory-limit 8G" -m "$m21" --memory-limit 8G
+    run "--memory-limit 4G (beyond the issue: more pressure)" -m "$m21" --memory-limit 4G
     quiet_end
   fi
 } | tee "$out"

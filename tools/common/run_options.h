@@ -21,7 +21,7 @@ struct RunOptions {
   std::string router_gating = "auto";
   std::string memory_limit;       // "" = no limit
   std::string expert_cache;       // "" = from the limit; "N" experts or "P%" of all experts
-  std::string cache_policy = "lru";
+  std::string cache_policy = "lfu";
   std::string io_engine = "uring";
   std::string expert_file;
   bool no_lookahead = false;
