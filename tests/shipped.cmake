@@ -9,3 +9,10 @@ if(ST_SHIPPED_PYTHON AND EXISTS ${ST_SHIPPED_MODEL})
             --kernels auto,scalar,avx2,avx512,avx512_vnni,neon)
   set_tests_properties(shipped_golden_logits PROPERTIES LABELS "e2e" TIMEOUT 300 SKIP_RETURN_CODE 77)
 endif()
+if(ST_SHIPPED_PYTHON AND EXISTS ${ST_SHIPPED_MODEL})
+  add_test(NAME shipped_story
+    COMMAND ${ST_SHIPPED_PYTHON} ${CMAKE_SOURCE_DIR}/tests/e2e/shipped_story.py --bin ${CMAKE_BINARY_DIR}
+            --model ${ST_SHIPPED_MODEL}
+            --corpus ${CMAKE_SOURCE_DIR}/../shared/data/corpus/tinystories-subset-Arnoochka.txt)
+  set_tests_properties(shipped_story PROPERTIES LABELS "e2e;cli" TIMEOUT 300)
+endif()
