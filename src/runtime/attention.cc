@@ -75,9 +75,7 @@ void Decoder::Attention(uint32_t il, uint32_t pos) {
   // h = RMSNorm(x) * attn_norm; q = Wq·h [H], k = Wk·h [K], v = Wv·h [Kv]   (one input quantization)
   RmsNorm(x_.data(), L.attn_norm.data(), E, c.rms_eps, xn_.data());
   Activation h(kernels_, xn_.data(), E);
-  MatVec(kernels_, pool_.get(), L.attn_q, h, q);
-  MatVec(kernels_, pool_.get(), L.attn_k, h, k);
-  MatVec(kernels_, pool_.get(), L.attn_v, h, v);
+  MatVecStacked(kernels_, pool_.get(), {&L.attn_q, &L.attn_k, &L.attn_v}, h, q);  // q, k, v are contiguous
   stats_.weight_bytes += L.attn_q.bytes() + L.attn_k.bytes() + L.attn_v.bytes() + L.attn_output.bytes();
 
   RotateQK(il, pos, q, k);

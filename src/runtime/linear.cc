@@ -1,5 +1,7 @@
 #include "runtime/linear.h"
 
+#include <algorithm>
+
 namespace st {
 
 const void* Activation::As(GgmlType act_type) {
@@ -36,6 +38,42 @@ void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
   pool->ParallelFor(w.rows, StreamGrain(w.rows, *pool, w.bytes()), [&](int64_t begin, int64_t end) {
     k.gemv(w.Row(begin), w.row_bytes, end - begin, w.cols, act, out + begin);
   });
+}
+
+void MatVecStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
+                   Activation& x, float* out) {
+  struct Segment {
+    const WeightMatrix* w;
+    const WeightKernels* k;
+    const void* act;
+    int64_t begin;  // first row of this matrix in the stacked row space
+  };
+  Segment seg[4];
+  int n = 0;
+  int64_t rows = 0;
+  uint64_t bytes = 0;
+  ST_CHECK(ws.size() <= 4);
+  for (const WeightMatrix* w : ws) {
+    ST_CHECK(x.size() == w->cols);
+    const WeightKernels& k = kernels.weights[static_cast<int>(w->type)];
+    seg[n++] = {w, &k, x.As(k.act_type), rows};  // every conversion made before threads share x
+    rows += w->rows;
+    bytes += w->bytes();
+  }
+  auto run = [&](int64_t b, int64_t e) {
+    for (int i = 0; i < n; ++i) {
+      const int64_t lo = std::max(b, seg[i].begin), hi = std::min(e, seg[i].begin + seg[i].w->rows);
+      if (lo < hi) {
+        seg[i].k->gemv(seg[i].w->Row(lo - seg[i].begin), seg[i].w->row_bytes, hi - lo, seg[i].w->cols, seg[i].act,
+                       out + lo);
+      }
+    }
+  };
+  if (pool == nullptr || pool->size() == 1) {
+    run(0, rows);
+    return;
+  }
+  pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes), run);
 }
 
 const uint8_t* BatchActivation::As(GgmlType act_type, ThreadPool* pool) {

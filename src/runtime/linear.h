@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include "kernels/kernel_table.h"
@@ -45,6 +46,13 @@ inline int64_t StreamGrain(int64_t n, const ThreadPool& pool, uint64_t bytes) {
 void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, Activation& x, float* out);
 void MatVecRows(const KernelTable& kernels, const WeightMatrix& w, Activation& x, int64_t row_begin,
                 int64_t row_end, float* out);
+
+// MatVec of several matrices with the same input, as if stacked: out = [W_0·x; W_1·x; ...]
+// (Q, K and V). One split across the threads and one wait instead of one per matrix: K and V are
+// small, and a pool round trip per matrix cost more than their rows. Every row is computed exactly
+// as MatVec computes it. At most 4 matrices.
+void MatVecStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
+                   Activation& x, float* out);
 
 // T input vectors [T][n] converted to the kernels' activation formats, each made at most once, each
 // token's conversion identical to Activation's (so batched and single-token results agree bitwise).

@@ -46,7 +46,7 @@ class ThreadPool {
   void WorkerLoop(int index);
 
   int n_threads_;
-  uint64_t min_parallel_bytes_ = 64 * 1024;
+  uint64_t min_parallel_bytes_ = 256 * 1024;
   std::vector<std::thread> workers_;
   const std::function<void(int)>* job_ = nullptr;
   std::atomic<uint64_t> generation_{0};
