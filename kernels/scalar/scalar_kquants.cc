@@ -43,37 +43,28 @@ float SuperBlockSum(uint16_t d16, uint16_t dmin16, const uint8_t* scales, const 
   return (HalfToFloat(d16) * a.d) * static_cast<float>(sumi) - (HalfToFloat(dmin16) * a.d) * static_cast<float>(summ);
 }
 
+// Q4_K and Q5_K share the super-block layout of scales and mins; only the unpacking differs.
+template <typename Block, void (*kUnpack)(const Block&, uint8_t*)>
+float DotScaleMinK(const uint8_t* row, int64_t n, const void* act) {
+  const auto* a8 = static_cast<const uint8_t*>(act);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    Block b;
+    std::memcpy(&b, row + i * sizeof(Block), sizeof(b));
+    uint8_t q[kQK_K];
+    kUnpack(b, q);
+    BlockQ8_K a;
+    std::memcpy(&a, a8 + i * sizeof(BlockQ8_K), sizeof(a));  // activations may be unaligned
+    sum += SuperBlockSum(b.d, b.dmin, b.scales, q, a);
+  }
+  return sum;
+}
+
 }  // namespace
 
-float DotQ4_K(const uint8_t* row, int64_t n, const void* act) {
-  const auto* a8 = static_cast<const uint8_t*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    BlockQ4_K b;
-    std::memcpy(&b, row + i * sizeof(BlockQ4_K), sizeof(b));
-    uint8_t q[kQK_K];
-    UnpackQ4_K(b, q);
-    BlockQ8_K a;
-    std::memcpy(&a, a8 + i * sizeof(BlockQ8_K), sizeof(a));  // activations may be unaligned
-    sum += SuperBlockSum(b.d, b.dmin, b.scales, q, a);
-  }
-  return sum;
-}
+float DotQ4_K(const uint8_t* row, int64_t n, const void* act) { return DotScaleMinK<BlockQ4_K, UnpackQ4_K>(row, n, act); }
 
-float DotQ5_K(const uint8_t* row, int64_t n, const void* act) {
-  const auto* a8 = static_cast<const uint8_t*>(act);
-  float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQK_K; ++i) {
-    BlockQ5_K b;
-    std::memcpy(&b, row + i * sizeof(BlockQ5_K), sizeof(b));
-    uint8_t q[kQK_K];
-    UnpackQ5_K(b, q);
-    BlockQ8_K a;
-    std::memcpy(&a, a8 + i * sizeof(BlockQ8_K), sizeof(a));  // activations may be unaligned
-    sum += SuperBlockSum(b.d, b.dmin, b.scales, q, a);
-  }
-  return sum;
-}
+float DotQ5_K(const uint8_t* row, int64_t n, const void* act) { return DotScaleMinK<BlockQ5_K, UnpackQ5_K>(row, n, act); }
 
 float DotQ6_K(const uint8_t* row, int64_t n, const void* act) {
   const auto* a8 = static_cast<const uint8_t*>(act);

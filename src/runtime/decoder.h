@@ -41,9 +41,7 @@ struct DecoderOptions {
   KvType kv_type = KvType::kF16;
   int n_threads = 1;
   // Steps that stream fewer weight bytes than this run on one thread (tests use 0 to split all).
-  // 256 KiB: below it a pool round trip costs about what the second thread saves (measured: the
-  // router and the predictor's W1 inline, 4B decode +2-5%, the shipped tiny model +22%).
-  uint64_t min_parallel_bytes = 256 * 1024;
+  uint64_t min_parallel_bytes = ThreadPool::kDefaultMinParallelBytes;
   uint32_t batch_size = 256;     // prompt tokens per batch in Prefill (-ub)
   // Predicted when the file has a profiler, unless exact is asked for.
   bool exact_lm_head = false;

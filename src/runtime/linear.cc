@@ -26,18 +26,7 @@ void MatVecRows(const KernelTable& kernels, const WeightMatrix& w, Activation& x
 }
 
 void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, Activation& x, float* out) {
-  ST_CHECK(x.size() == w.cols);
-  const WeightKernels& k = kernels.weights[static_cast<int>(w.type)];
-  const void* act = x.As(k.act_type);  // convert once, before threads share it
-  if (pool == nullptr || pool->size() == 1) {
-    k.gemv(w.data, w.row_bytes, w.rows, w.cols, act, out);
-    return;
-  }
-  // One contiguous range of rows per thread: long sequential streams are what the hardware
-  // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
-  pool->ParallelFor(w.rows, StreamGrain(w.rows, *pool, w.bytes()), [&](int64_t begin, int64_t end) {
-    k.gemv(w.Row(begin), w.row_bytes, end - begin, w.cols, act, out + begin);
-  });
+  MatVecStacked(kernels, pool, {&w}, x, out);
 }
 
 void MatVecStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
@@ -73,6 +62,8 @@ void MatVecStacked(const KernelTable& kernels, ThreadPool* pool, std::initialize
     run(0, rows);
     return;
   }
+  // One contiguous range of rows per thread: long sequential streams are what the hardware
+  // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
   pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes), run);
 }
 
