@@ -23,6 +23,7 @@ enum class StatusCode {
   kOutOfRange,        // context full, index past the end
   kResourceExhausted, // memory limit too small, allocation failed
   kCancelled,         // user interrupt
+  kFailedPrecondition,// the state does not allow it (a rewind past what the KV cache still holds)
   kInternal,          // a bug; should not happen
 };
 
@@ -57,6 +58,7 @@ inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
 

@@ -1,16 +1,20 @@
-// Decoder: runs SmallThinker's forward pass over a KV cache.
+// Decoder: runs SmallThinker's forward pass over a batch of tokens from any sequences.
 //
-// Forward() evaluates one token and reads like the paper (spec §4): for each layer, the router on
-// the raw layer input picks the experts first (the prefetch point), then attention, then the sparse
-// ReGLU experts; finally the norm and the (predicted) LM head. One helper per block, each in its
-// own file. Prefill() evaluates a prompt in batches with the same arithmetic (prefill.cc): its
-// logits are bit-identical to calling Forward() token by token.
+// One implementation serves every case (gemma.cpp's TransformerLayer(num_tokens) is the model):
+// decoding is a batch of one token, a prompt is a batch of many tokens of one sequence, several
+// conversations are a batch of their current tokens. Forward() reads like the paper (spec §4): for
+// each layer, the router on the raw layer input picks every token's experts first (the prefetch
+// point), then attention, then the sparse ReGLU experts; finally the norm and the (predicted) LM
+// head. One helper per block, each in its own file.
 //
-// Threads split every step by output rows, heads, tokens or block-aligned column ranges, never
-// inside one reduction, so results do not depend on the thread count.
+// A token's logits do not depend on what else is in its batch: every kernel gives each token the
+// bits of its single-token call (kernels/kernel_table.h), experts are added in ascending id order,
+// and threads split work by rows, heads, tokens or block-aligned column ranges, never inside one
+// reduction. So a prompt evaluated at once equals the same tokens decoded one by one, bit for bit,
+// and 1 and 2 threads agree.
 //
-// Thread-compatible: one Decoder per conversation; it owns its KV cache and scratch buffers and
-// borrows the immutable Model.
+// Thread-compatible: one Decoder per engine instance; it owns the KV cache of its sequences and its
+// scratch buffers, and borrows the immutable Model.
 #pragma once
 
 #include <cstdint>
@@ -32,17 +36,19 @@ namespace st {
 
 // Which LM head runs for generated tokens. kExact: every vocabulary row. kPredicted: the
 // lm_head_profiler's low-rank predictor picks the rows (spec §5.2); unselected logits are -inf, so
-// sampling never picks them. Positions whose full distribution is needed (Prefill with all logits,
+// sampling never picks them. Positions whose full distribution is needed (prompt logits,
 // perplexity, --dump-logits) always use the exact head.
 enum class LmHeadMode { kExact, kPredicted };
 
 struct DecoderOptions {
-  uint32_t n_ctx = 4096;         // context length; 0 = the model's training context
+  uint32_t n_ctx = 4096;         // context length of each sequence; 0 = the model's training context
   KvType kv_type = KvType::kF16;
+  uint32_t n_seq = 1;            // sequences the KV cache holds (--parallel)
+  bool swa_full = false;         // sliding layers keep the whole context (every rewind exact)
   int n_threads = 1;
   // Steps that stream fewer weight bytes than this run on one thread (tests use 0 to split all).
   uint64_t min_parallel_bytes = ThreadPool::kDefaultMinParallelBytes;
-  uint32_t batch_size = 256;     // prompt tokens per batch in Prefill (-ub)
+  uint32_t batch_size = 256;     // most tokens in one forward pass (-ub); longer prompts are split
   // Predicted when the file has a profiler, unless exact is asked for.
   bool exact_lm_head = false;
   // Compute every up and down row of the selected experts instead of only the active neurons'
@@ -64,6 +70,7 @@ struct DecoderOptions {
 // Running counters, for reports and benchmarks.
 struct DecoderStats {
   uint64_t tokens = 0;                 // positions evaluated
+  uint64_t forwards = 0;               // forward passes (batches)
   uint64_t expert_neurons = 0;         // neurons of selected experts evaluated (gate rows)
   uint64_t expert_neurons_active = 0;  // of which ReLU(gate) > 0
   uint64_t lm_head_calls = 0;          // LM heads computed
@@ -71,6 +78,22 @@ struct DecoderStats {
   uint64_t lm_head_selected = 0;       // rows the predictor selected (predicted heads only)
   uint64_t lm_head_fallbacks = 0;      // predicted heads that selected nothing and ran exact
   uint64_t weight_bytes = 0;           // weight bytes the kernels read (rows actually used)
+  uint64_t kv_bytes = 0;               // KV cache bytes attention read
+};
+
+// What a token of a batch wants back.
+enum class TokenOutput : uint8_t {
+  kNone,    // a prompt token whose prediction nobody reads
+  kLogits,  // the decoder's LM head (predicted when the file has a profiler)
+  kExact,   // every vocabulary row
+};
+
+// One token of a batch: `token` at position `pos` of sequence `seq`.
+struct BatchToken {
+  int32_t token = 0;
+  uint32_t pos = 0;
+  uint32_t seq = 0;
+  TokenOutput output = TokenOutput::kNone;
 };
 
 class Decoder {
@@ -78,49 +101,61 @@ class Decoder {
   static Result<std::unique_ptr<Decoder>> Create(const Model& model, const DecoderOptions& options);
   ~Decoder();
 
-  // Evaluates `token` at position `pos` and returns the logits [V] (valid until the next call), or
-  // nullptr when `want_logits` is false (a prompt token whose prediction nobody reads).
-  // Positions 0..pos-1 must have been evaluated already; evaluating pos forgets any later ones
-  // (so pos = 0 starts a new sequence, and a smaller pos rewinds). Errors: token out of range,
-  // context full, an expert read that failed.
-  Result<const float*> Forward(int32_t token, uint32_t pos, bool want_logits = true);
+  // Evaluates a batch of at most batch_size tokens. Each sequence's tokens appear in increasing,
+  // consecutive positions starting at SeqLength(seq) (rewind first with Truncate). Afterwards
+  // Logits(i) holds the logits [V] of token i if it asked for them (valid until the next call).
+  // Errors (nothing of the batch is kept): token id out of range, bad sequence or position, context
+  // full, an expert read that failed.
+  Status Forward(std::span<const BatchToken> batch);
+  const float* Logits(size_t i) const;
 
+  // ---- sequences ----
+  uint32_t n_seq() const { return kv_.n_seq(); }
+  uint32_t SeqLength(uint32_t seq) const { return kv_.SeqLength(seq); }
+  // See KvCache: the longest prefix of [0, n) the cache can continue from exactly, and the rewind.
+  uint32_t KeepablePrefix(uint32_t seq, uint32_t n) const { return kv_.KeepablePrefix(seq, n); }
+  Status Truncate(uint32_t seq, uint32_t n) { return kv_.Truncate(seq, n); }
+
+  // ---- one sequence (sequence `seq`, default 0) ----
+  // Evaluates `token` at `pos` and returns its logits [V] (the decoder's head), or nullptr when
+  // want_logits is false. pos < SeqLength rewinds first (an error if the cache cannot; see
+  // Truncate); pos > SeqLength is an error.
+  Result<const float*> Forward(int32_t token, uint32_t pos, bool want_logits = true, uint32_t seq = 0);
   // Evaluates tokens at positions pos0, pos0+1, ... in batches of batch_size and returns the logits
   // of the last one ([V], exact head). With `all_logits`, also appends every position's logits
-  // ([n][V], exact head) to it.
-  Result<const float*> Prefill(std::span<const int32_t> tokens, uint32_t pos0, std::vector<float>* all_logits = nullptr);
+  // ([n][V], exact head) to it. Rewinds like Forward.
+  Result<const float*> Prefill(std::span<const int32_t> tokens, uint32_t pos0, std::vector<float>* all_logits = nullptr,
+                               uint32_t seq = 0);
 
   LmHeadMode lm_head_mode() const { return lm_head_mode_; }
   const ModelConfig& config() const { return config_; }
   const KvCache& kv_cache() const { return kv_; }
   const DecoderStats& stats() const { return stats_; }
   uint32_t n_ctx() const { return kv_.n_ctx(); }
+  uint32_t batch_size() const { return batch_size_; }
   int n_threads() const { return pool_->size(); }
   const KernelTable& kernels() const { return kernels_; }
   const MemoryPlan& memory_plan() const { return plan_; }
   const ExpertSource& experts() const { return *experts_; }
 
  private:
-  struct BatchState;  // prefill.cc
+  struct Batch;  // runtime/batch.h: the batch's scratch buffers and expert grouping
 
-  Decoder(const Model& model, const DecoderOptions& options, uint32_t n_ctx);
+  Decoder(const Model& model, const DecoderOptions& options, KvCache kv);
   Status Plan(const DecoderOptions& options);
-  Status CheckTokenAndPosition(int32_t token, uint32_t pos) const;
+  Status CheckBatch(std::span<const BatchToken> batch) const;
+  // Forward over [b, e) of a checked batch whose expert union fits the cache.
+  Status ForwardTokens(std::span<const BatchToken> batch);
 
-  // The blocks of one layer, in the order Forward calls them.
-  void Route(uint32_t il);                    // decoder.cc: x -> selection_
-  void PrefetchExperts(uint32_t il);          // decoder.cc: the prefetch point, before attention
-  void Attention(uint32_t il, uint32_t pos);  // attention.cc: x += Attn(RMSNorm(x))
-  Status MoeFfn(uint32_t il);                 // moe_ffn.cc: x += sum_j w_j * Expert_j(RMSNorm(x))
-  void LmHead(LmHeadMode mode);               // lm_head.cc: logits_ = W_out · RMSNorm(x)
+  // The blocks of one layer, in the order Forward calls them, over every token of the batch.
+  void Route(uint32_t il);            // decoder.cc: x -> each token's experts, grouped by expert
+  void PrefetchExperts(uint32_t il);  // decoder.cc: the prefetch point, before attention
+  void Attention(uint32_t il);        // attention.cc: x += Attn(RMSNorm(x))
+  Status MoeFfn(uint32_t il);         // moe_ffn.cc: x += sum_j w_j * Expert_j(RMSNorm(x))
+  void LmHead();                      // lm_head.cc: logits = W_out · RMSNorm(x) for the tokens asking
 
-  // Shared by Forward and Prefill (attention.cc): q [H] rotated, the cache holding positions up to
-  // pos; writes the head outputs out [Hv] for heads [h0, h1). scores: [n_ctx] scratch.
-  void AttendHeads(uint32_t il, uint32_t pos, const float* q, int64_t h0, int64_t h1, float* scores, float* out) const;
   // Applies RoPE (on RoPE layers) to q [H] and k [K] of position pos.
   void RotateQK(uint32_t il, uint32_t pos, float* q, float* k) const;
-  // The LM head over `x_normed` [E] into logits [V] with the exact or predicted rows (lm_head.cc).
-  void ComputeLmHead(const float* x_normed, LmHeadMode mode, float* logits);
 
   const Model& model_;
   const ModelConfig& config_;
@@ -133,33 +168,13 @@ class Decoder {
   std::unique_ptr<ExpertSource> experts_;
   LmHeadMode lm_head_mode_ = LmHeadMode::kExact;
   uint32_t batch_size_;
+  uint32_t max_union_tokens_ = 0;  // offloaded: most tokens whose experts the cache holds at once
   bool dense_experts_ = false;
   bool prefetch_ = true;
   bool lookahead_ = false;
-  ExpertSelection selection_;            // [k] experts and weights of the current layer
-  ExpertSelection lookahead_selection_;  // the next layer's likely experts
-
-  // Scratch, sized once. Shapes in the glossary of model_config.h.
-  std::vector<float> x_;          // [E] residual stream
-  std::vector<float> xn_;         // [E] normalized input of the current block
-  std::vector<float> qkv_;        // [H + K + Kv] q, k, v of the current token
-  std::vector<float> attn_;       // [Hv] concatenated head outputs
-  std::vector<float> proj_;       // [E] attention output projection
-  std::vector<float> scores_;     // [threads][n_ctx] attention scores, one row per thread
-  std::vector<float> router_logits_;  // [X]
-  std::vector<float> gate_;       // [k][F] gate pre-activations of the selected experts
-  std::vector<float> up_;         // [k][F] up outputs of active neurons, compact per expert
-  std::vector<float> coef_;       // [k][F] transposed down: w_j * ReLU(gate) * up per active neuron;
-                                  //        normal down: the dense hidden vector ReLU(gate) * up
-  std::vector<std::vector<int32_t>> active_;  // [k] active neuron ids per selected expert
-  std::vector<float> expert_out_; // [k][E] normal down: each expert's output
-  std::vector<float> moe_out_;    // [E]
-  std::vector<float> lm_z_;       // [P] predictor hidden
-  std::vector<float> lm_scores_;  // [V] predictor scores
-  std::vector<int32_t> lm_rows_;  // selected vocabulary rows
-  std::vector<float> lm_selected_;  // [selected] their logits
-  std::vector<float> logits_;     // [V]
-  std::unique_ptr<BatchState> batch_;
+  std::unique_ptr<Batch> b_;
+  std::vector<int32_t> out_row_;   // [batch] row of logits_ for token i, -1 if none
+  std::vector<float> logits_;      // [outputs][V]
 };
 
 }  // namespace st

@@ -83,18 +83,49 @@ const uint8_t* BatchActivation::As(GgmlType act_type, ThreadPool* pool) {
 }
 
 void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, BatchActivation& x, float* out) {
-  ST_CHECK(x.size() == w.cols);
-  const WeightKernels& k = kernels.weights[static_cast<int>(w.type)];
-  const uint8_t* act = x.As(k.act_type, pool);
-  const uint64_t stride = x.Stride(k.act_type);
+  MatMulStacked(kernels, pool, {&w}, x, out);
+}
+
+void MatMulStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
+                   BatchActivation& x, float* out) {
+  struct Segment {
+    const WeightMatrix* w;
+    const WeightKernels* k;
+    const uint8_t* act;
+    uint64_t stride;
+    int64_t begin;  // first row of this matrix in the stacked row space
+  };
+  Segment seg[4];
+  int n = 0;
+  int64_t rows = 0;
+  uint64_t bytes = 0;
+  ST_CHECK(ws.size() <= 4);
+  for (const WeightMatrix* w : ws) {
+    ST_CHECK(x.size() == w->cols);
+    const WeightKernels& k = kernels.weights[static_cast<int>(w->type)];
+    seg[n++] = {w, &k, x.As(k.act_type, pool), x.Stride(k.act_type), rows};  // conversions before threads share x
+    rows += w->rows;
+    bytes += w->bytes();
+  }
+  const int64_t T = x.tokens();
   auto run = [&](int64_t b, int64_t e) {
-    k.gemm(w.Row(b), w.row_bytes, e - b, w.cols, act, stride, x.tokens(), out + b, w.rows);
+    for (int i = 0; i < n; ++i) {
+      const Segment& s = seg[i];
+      const int64_t lo = std::max(b, s.begin), hi = std::min(e, s.begin + s.w->rows);
+      if (lo >= hi) continue;
+      if (T == 1) {  // a single token: the gemv (the same bits as the gemm's token, kernel_table.h)
+        s.k->gemv(s.w->Row(lo - s.begin), s.w->row_bytes, hi - lo, s.w->cols, s.act, out + lo);
+      } else {
+        s.k->gemm(s.w->Row(lo - s.begin), s.w->row_bytes, hi - lo, s.w->cols, s.act, s.stride, T, out + lo, rows);
+      }
+    }
   };
   if (pool == nullptr || pool->size() == 1) {
-    run(0, w.rows);
+    run(0, rows);
     return;
   }
-  pool->ParallelFor(w.rows, StreamGrain(w.rows, *pool, w.bytes() * x.tokens()), run);
+  // One contiguous range of rows per thread (see MatVecStacked).
+  pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes * static_cast<uint64_t>(T)), run);
 }
 
 }  // namespace st

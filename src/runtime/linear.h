@@ -77,5 +77,10 @@ class BatchActivation {
 // out[t][r] = W[r] · x_t for all rows and tokens (out row stride: w.rows). Rows are split across
 // threads; out[t][r] is bit-identical to MatVec's out[r] for input x_t.
 void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, BatchActivation& x, float* out);
+// MatMul of several matrices with the same inputs, as if stacked: out [T][R0 + R1 + ...] with
+// out[t] = [W_0·x_t; W_1·x_t; ...] (Q, K and V in one split and one wait). A single token runs the
+// gemv kernels. At most 4 matrices.
+void MatMulStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
+                   BatchActivation& x, float* out);
 
 }  // namespace st

@@ -1,148 +1,276 @@
-// Decoder::MoeFfn: the selected ReGLU experts, weighted by the router (spec §4.2.6 and §5.1).
+// Decoder::MoeFfn: the selected ReGLU experts of every token, weighted by its router (spec §4.2.6
+// and §5.1).
 //
 // y_e = Down_e · (ReLU(Gate_e · u) ⊙ (Up_e · u)). A neuron whose gate is <= 0 contributes exactly
-// zero, so its up row and its down row are skipped: gate rows are all computed, up rows only for
-// active neurons, and with the transposed down layout (row n = what neuron n adds) the output is
-// an axpy over the active rows only. With the normal layout the down rows run along E, so the whole
-// matrix is read (dense gemv over a mostly-zero hidden vector).
+// zero, so its up row and its down row are skipped. With the transposed down layout (row n = what
+// neuron n adds) the output is an axpy over the active rows only; with the normal layout the down
+// rows run along E, so the whole matrix is read (a GEMM over a mostly-zero hidden vector).
 //
-// Three parallel steps for all k experts together: gate rows, active up rows, then the down step
-// split by output columns (transposed) or rows (normal). Each output value is reduced by one thread
-// in a fixed order.
+// Work is grouped by expert, so each expert's rows are read once per step for all the tokens that
+// chose it: its gate rows as one GEMM over those tokens. An expert chosen by few tokens (decoding,
+// or several sequences decoding together) then computes each token's active up rows only
+// ("sparse"); one chosen by many (a prompt) computes all up rows as a GEMM and zeroes the inactive
+// ones ("dense"). Both give every active neuron the same bits, and the down step skips zero
+// coefficients, so a token's result does not depend on which path its experts took. Every token
+// adds its experts in ascending expert id.
 #include <algorithm>
 #include <cstring>
 
+#include "runtime/batch.h"
 #include "runtime/decoder.h"
 #include "runtime/linear.h"
 #include "runtime/ops.h"
 
 namespace st {
+namespace {
+
+// Experts chosen by at most this many tokens of a batch compute only their tokens' active up rows
+// (about 30% of the rows each, so beyond 3 tokens reading all rows once is cheaper).
+constexpr int64_t kSparseMaxTokens = 3;
+
+// Down coefficients of one pair over its F neurons: cf[n] = wj * (g[n] * up[n]) (transposed layout;
+// g[n] * up[n] for the normal one) where g[n] > 0, else +0.0f. Returns how many are active.
+// Branch-free: about 30% of neurons are active, at random, and a select compiles to a jump that
+// mispredicts.
+template <bool kScaled>
+int64_t DenseCoefficients(const float* g, const float* up, float wj, int64_t F, float* cf) {
+  int64_t on = 0;
+  for (int64_t n = 0; n < F; ++n) {
+    const float h = g[n] * up[n];
+    const float v = kScaled ? wj * h : h;
+    uint32_t u;
+    std::memcpy(&u, &v, sizeof(u));
+    const bool active = g[n] > 0.0f;
+    u &= 0u - static_cast<uint32_t>(active);
+    std::memcpy(&cf[n], &u, sizeof(u));
+    on += active;
+  }
+  return on;
+}
+
+// A run of work items of one ParallelFor that spans several experts or pairs.
+struct Segment {
+  int32_t index;  // the expert (dense) or the pair (sparse)
+  bool dense;
+  int64_t begin;  // first item of the segment in the flat item space
+};
+
+// Calls fn(segment, offset within it, count) for the items [b, e) of a segmented item space.
+template <typename Fn>
+void ForSegments(const std::vector<Segment>& segs, int64_t total, int64_t b, int64_t e, const Fn& fn) {
+  size_t s = std::upper_bound(segs.begin(), segs.end(), b, [](int64_t v, const Segment& x) { return v < x.begin; }) -
+             segs.begin() - 1;
+  while (b < e) {
+    const int64_t end = s + 1 < segs.size() ? segs[s + 1].begin : total;
+    const int64_t n = std::min(e, end) - b;
+    if (n > 0) fn(segs[s], b - segs[s].begin, n);
+    b += n;
+    ++s;
+  }
+}
+
+}  // namespace
 
 Status Decoder::MoeFfn(uint32_t il) {
+  Batch& b = *b_;
   const LayerWeights& L = w_.layers[il];
   const ModelConfig& c = config_;
-  const int64_t E = c.n_embd, F = c.n_ff_exp;
-  const int64_t k = static_cast<int64_t>(selection_.experts.size());
+  const int64_t E = c.n_embd, F = c.n_ff_exp, kk = c.n_expert_used, T = b.T;
+  const std::vector<int32_t>& used = b.used;
 
   // The experts' weights: mapped, or (offloaded) waiting here for reads started at the prefetch point.
-  if (!prefetch_) experts_->Prefetch(il, selection_.experts);  // on demand: reads start only now
-  std::vector<ExpertWeights> ew;
-  ew.reserve(k);
-  for (int64_t j = 0; j < k; ++j) {
-    auto acquired = experts_->Acquire(il, selection_.experts[j]);
+  if (!prefetch_) experts_->Prefetch(il, used);  // on demand: reads start only now
+  std::vector<ExpertWeights> ew(c.n_expert);
+  for (int32_t e : used) {
+    auto acquired = experts_->Acquire(il, e);
     if (!acquired.ok()) {  // a failed read: give back this layer's reservations and stop
-      for (int64_t r = 0; r < k; ++r) experts_->Release(il, selection_.experts[r]);
+      for (int32_t r : used) experts_->Release(il, r);
       return acquired.status();
     }
-    ew.push_back(*acquired);
+    ew[e] = *acquired;
   }
+  auto pairs_of = [&](int32_t e) { return b.pair_start[e + 1] - b.pair_start[e]; };
+  auto slot_weight = [&](int64_t p) { return b.sel[b.pair_token[p]].weights[b.pair_slot[p]]; };  // pair p's router weight
 
-  // u = RMSNorm(x) * ffn_norm                                                  [E]
-  RmsNorm(x_.data(), L.ffn_norm.data(), E, c.rms_eps, xn_.data());
-  Activation u(kernels_, xn_.data(), E);
-  const WeightKernels& gk = kernels_.weights[static_cast<int>(ew[0].gate.type)];
-  const WeightKernels& uk = kernels_.weights[static_cast<int>(ew[0].up.type)];
-  const void* u_gate = u.As(gk.act_type);
-  const void* u_up = u.As(uk.act_type);
-
-  // 1. gate = Gate_j · u for every neuron of every selected expert                [k][F]
-  pool_->ParallelFor(k * F, StreamGrain(k * F, *pool_, k * ew[0].gate.bytes()), [&](int64_t b, int64_t e) {
-    while (b < e) {
-      const int64_t j = b / F, r = b % F, n = std::min(e - b, F - r);
-      gk.gemv(ew[j].gate.Row(r), ew[j].gate.row_bytes, n, E, u_gate, gate_.data() + j * F + r);
-      b += n;
-    }
+  // u_t = RMSNorm(x_t) * ffn_norm                                              [T][E]
+  ForEachToken(pool_.get(), T, [&](int64_t t) {
+    RmsNorm(b.x.data() + t * E, L.ffn_norm.data(), E, c.rms_eps, b.xn.data() + t * E);
   });
-
-  // 2. active neurons (gate > 0), then up rows for those only (compact per expert)  [k][n_active]
-  int64_t total_active = 0;
-  std::vector<int64_t> start(k + 1, 0);
-  for (int64_t j = 0; j < k; ++j) {
-    active_[j].clear();
-    int64_t n_active = 0;
-    for (int64_t n = 0; n < F; ++n) {
-      const bool on = gate_[j * F + n] > 0.0f;
-      n_active += on;
-      // Dense baseline: every neuron takes part (an inactive one with a zero coefficient).
-      if (on || dense_experts_) active_[j].push_back(static_cast<int32_t>(n));
-    }
-    start[j] = total_active;
-    total_active += static_cast<int64_t>(active_[j].size());
-    stats_.expert_neurons += F;
-    stats_.expert_neurons_active += n_active;
-  }
-  start[k] = total_active;
-  pool_->ParallelFor(total_active, StreamGrain(total_active, *pool_, total_active * ew[0].up.row_bytes),
-                     [&](int64_t b, int64_t e) {
-    while (b < e) {
-      int64_t j = 0;
-      while (start[j + 1] <= b) ++j;
-      const int64_t i = b - start[j], n = std::min(e, start[j + 1]) - b;
-      uk.gemv_indexed(ew[j].up.data, ew[j].up.row_bytes, active_[j].data() + i, n, E, u_up, up_.data() + j * F + i);
-      b += n;
-    }
-  });
-
-  // 3. down, weighted by the router: x += sum_j w_j * Down_j · hidden_j           [E]
-  const WeightKernels& dk = kernels_.weights[static_cast<int>(ew[0].down.type)];
-  std::fill(moe_out_.begin(), moe_out_.end(), 0.0f);
-  for (int64_t j = 0; j < k; ++j) {
-    const uint64_t row_bytes = ew[j].up.row_bytes;
-    stats_.weight_bytes += ew[j].gate.bytes() + active_[j].size() * row_bytes;
-  }
-  if (w_.down_layout == DownLayout::kTransposed) {
-    // coef[i] = w_j * ReLU(gate) * up for active neuron i; y += coef[i] * DownT_j[active[i]].
-    for (int64_t j = 0; j < k; ++j) {
-      const float wj = selection_.weights[j];
-      for (size_t i = 0; i < active_[j].size(); ++i) {
-        const float g = gate_[j * F + active_[j][i]];
-        coef_[j * F + i] = g > 0.0f ? wj * (g * up_[j * F + i]) : 0.0f;
+  BatchActivation u(kernels_, b.xn.data(), E, T);
+  const WeightKernels& gk = kernels_.weights[static_cast<int>(ew[used[0]].gate.type)];
+  const WeightKernels& uk = kernels_.weights[static_cast<int>(ew[used[0]].up.type)];
+  const uint8_t* u_gate = u.As(gk.act_type, pool_.get());
+  const uint8_t* u_up = u.As(uk.act_type, pool_.get());
+  const uint64_t gstride = u.Stride(gk.act_type), ustride = u.Stride(uk.act_type);
+  // Each expert's tokens' inputs contiguous (a single token is used in place).
+  std::vector<const uint8_t*> act_gate(c.n_expert), act_up(c.n_expert);
+  {
+    uint64_t need = 0;
+    for (int32_t e : used) need += pairs_of(e) > 1 ? pairs_of(e) * (gstride + ustride) : 0;
+    b.gathered.resize(need);
+    uint8_t* at = b.gathered.data();
+    for (int32_t e : used) {
+      const int64_t p0 = b.pair_start[e], n = pairs_of(e);
+      if (n == 1) {
+        act_gate[e] = u_gate + b.pair_token[p0] * gstride;
+        act_up[e] = u_up + b.pair_token[p0] * ustride;
+        continue;
       }
-      stats_.weight_bytes += active_[j].size() * ew[j].down.row_bytes;
+      act_gate[e] = at;
+      for (int64_t q = 0; q < n; ++q) std::memcpy(at + q * gstride, u_gate + b.pair_token[p0 + q] * gstride, gstride);
+      at += n * gstride;
+      act_up[e] = at;
+      for (int64_t q = 0; q < n; ++q) std::memcpy(at + q * ustride, u_up + b.pair_token[p0 + q] * ustride, ustride);
+      at += n * ustride;
     }
-    // Split E into one block-aligned column range per thread (long contiguous runs of each row
-    // stream well; short ones turn the walk over the rows into scattered loads). Every thread
-    // adds the experts in ascending expert id, as Prefill does for a batch (its expert-major
-    // axpy_multi gives each token the same bits), so the bits depend neither on the split nor on
-    // decode versus prefill.
-    const int64_t bs = TraitsOf(ew[0].down.type).block_size;
-    const int64_t blocks = E / bs;
-    int64_t down_bytes = 0;
-    for (int64_t j = 0; j < k; ++j) down_bytes += static_cast<int64_t>(active_[j].size() * ew[j].down.row_bytes);
-    const int64_t grain = StreamGrain(blocks, *pool_, down_bytes);
-    std::vector<int64_t> order(k);  // ascending expert id
-    for (int64_t j = 0; j < k; ++j) order[j] = j;
-    std::sort(order.begin(), order.end(),
-              [&](int64_t a, int64_t b) { return selection_.experts[a] < selection_.experts[b]; });
-    pool_->ParallelFor(blocks, grain, [&](int64_t b0, int64_t b1) {
-      const int64_t c0 = b0 * bs, n = (b1 - b0) * bs;
-      float* y = moe_out_.data() + c0;
-      for (int64_t j : order) {
-        dk.axpy_multi(ew[j].down.data + RowBytes(ew[j].down.type, c0), ew[j].down.row_bytes, active_[j].data(),
-                      static_cast<int64_t>(active_[j].size()), coef_.data() + j * F, F, 1, n, &y);
+  }
+
+  // 1. gate_p = Gate_e · u_t for every neuron of every pair, rows of each expert once   [P][F]
+  const int64_t n_gate = static_cast<int64_t>(used.size()) * F;
+  pool_->ParallelFor(n_gate, StreamGrain(n_gate, *pool_, used.size() * ew[used[0]].gate.bytes()), [&](int64_t lo, int64_t hi) {
+    while (lo < hi) {
+      const int32_t e = used[lo / F];
+      const int64_t r = lo % F, n = std::min(hi - lo, F - r), np = pairs_of(e);
+      float* out = b.gate.data() + b.pair_start[e] * F + r;
+      if (np == 1) {
+        gk.gemv(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], out);
+      } else {
+        gk.gemm(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], gstride, np, out, F);
+      }
+      lo += n;
+    }
+  });
+  for (int32_t e : used) stats_.weight_bytes += ew[e].gate.bytes();
+
+  // 2. up: a sparse expert's active neurons per pair (compact), a dense expert's every row  [P][F]
+  std::vector<Segment> segs;
+  int64_t n_up = 0;
+  for (int32_t e : used) {
+    const int64_t np = pairs_of(e);
+    if (np > kSparseMaxTokens) {
+      segs.push_back({e, true, n_up});
+      n_up += F;
+      stats_.weight_bytes += ew[e].up.bytes();
+      continue;
+    }
+    for (int64_t p = b.pair_start[e]; p < b.pair_start[e] + np; ++p) {
+      std::vector<int32_t>& act = b.active[p];
+      act.clear();
+      const float* g = b.gate.data() + p * F;
+      for (int64_t n = 0; n < F; ++n) {
+        // Dense baseline: every neuron takes part (an inactive one with a zero coefficient).
+        if (g[n] > 0.0f || dense_experts_) act.push_back(static_cast<int32_t>(n));
+      }
+      segs.push_back({static_cast<int32_t>(p), false, n_up});
+      n_up += static_cast<int64_t>(act.size());
+      stats_.weight_bytes += act.size() * ew[e].up.row_bytes;
+    }
+  }
+  const uint64_t up_bytes = static_cast<uint64_t>(n_up) * ew[used[0]].up.row_bytes;
+  pool_->ParallelFor(n_up, StreamGrain(n_up, *pool_, up_bytes), [&](int64_t lo, int64_t hi) {
+    ForSegments(segs, n_up, lo, hi, [&](const Segment& s, int64_t off, int64_t n) {
+      if (s.dense) {
+        const int32_t e = s.index;
+        uk.gemm(ew[e].up.Row(off), ew[e].up.row_bytes, n, E, act_up[e], ustride, pairs_of(e),
+                b.up.data() + b.pair_start[e] * F + off, F);
+      } else {
+        const int64_t p = s.index;
+        const int32_t e = b.pair_expert[p];
+        uk.gemv_indexed(ew[e].up.data, ew[e].up.row_bytes, b.active[p].data() + off, n, E,
+                        u_up + b.pair_token[p] * ustride, b.up.data() + p * F + off);
+      }
+    });
+  });
+
+  // 3. down coefficients per pair; then the down step, weighted by the router.
+  const bool transposed = w_.down_layout == DownLayout::kTransposed;
+  const int64_t P = T * kk;
+  stats_.expert_neurons += static_cast<uint64_t>(P * F);
+  for (int32_t e : used) {
+    for (int64_t p = b.pair_start[e]; p < b.pair_start[e + 1]; ++p) {
+      const float* g = b.gate.data() + p * F;
+      const float* up = b.up.data() + p * F;
+      float* cf = b.coef.data() + p * F;
+      const float wj = transposed ? slot_weight(p) : 1.0f;
+      if (pairs_of(e) > kSparseMaxTokens) {
+        stats_.expert_neurons_active += transposed ? DenseCoefficients<true>(g, up, wj, F, cf)
+                                                   : DenseCoefficients<false>(g, up, wj, F, cf);
+        continue;
+      }
+      const std::vector<int32_t>& act = b.active[p];
+      if (!transposed) std::fill(cf, cf + F, 0.0f);  // the dense hidden vector of the normal layout
+      int64_t on = 0;
+      for (size_t i = 0; i < act.size(); ++i) {
+        const float gv = g[act[i]];
+        on += gv > 0.0f;
+        if (transposed) {
+          cf[i] = gv > 0.0f ? wj * (gv * up[i]) : 0.0f;
+        } else if (gv > 0.0f) {
+          cf[act[i]] = gv * up[i];
+        }
+      }
+      stats_.expert_neurons_active += on;
+    }
+  }
+
+  const WeightKernels& dk = kernels_.weights[static_cast<int>(ew[used[0]].down.type)];
+  if (transposed) {
+    // moe_t = sum over t's experts in ascending id, each over its active rows in ascending order.
+    // Expert by expert, so each row of DownT_e is read once for all its tokens (axpy_multi skips
+    // zero coefficients); one block-aligned column range per thread.
+    std::fill(b.moe.begin(), b.moe.begin() + T * E, 0.0f);
+    uint64_t down_bytes = 0;
+    for (const Segment& s : segs) {
+      const int32_t e = s.dense ? s.index : b.pair_expert[s.index];
+      down_bytes += s.dense ? ew[e].down.bytes() : b.active[s.index].size() * ew[e].down.row_bytes;
+    }
+    stats_.weight_bytes += down_bytes;
+    const int64_t bsz = TraitsOf(ew[used[0]].down.type).block_size, blocks = E / bsz;
+    pool_->ParallelFor(blocks, StreamGrain(blocks, *pool_, down_bytes), [&](int64_t b0, int64_t b1) {
+      const int64_t c0 = b0 * bsz, n = (b1 - b0) * bsz;
+      std::vector<float*> y(T);
+      for (int32_t e : used) {
+        const WeightMatrix& d = ew[e].down;
+        const uint8_t* w = d.data + RowBytes(d.type, c0);
+        const int64_t p0 = b.pair_start[e], np = pairs_of(e);
+        if (np > kSparseMaxTokens) {
+          for (int64_t q = 0; q < np; ++q) y[q] = b.moe.data() + b.pair_token[p0 + q] * E + c0;
+          dk.axpy_multi(w, d.row_bytes, nullptr, F, b.coef.data() + p0 * F, F, np, n, y.data());
+          continue;
+        }
+        for (int64_t p = p0; p < p0 + np; ++p) {
+          float* yp = b.moe.data() + b.pair_token[p] * E + c0;
+          dk.axpy_multi(w, d.row_bytes, b.active[p].data(), static_cast<int64_t>(b.active[p].size()),
+                        b.coef.data() + p * F, F, 1, n, &yp);
+        }
       }
     });
   } else {
-    // Dense hidden vector (zeros for inactive neurons), one gemv per expert over its E rows.
-    for (int64_t j = 0; j < k; ++j) {
-      float* hidden = coef_.data() + j * F;
-      std::fill(hidden, hidden + F, 0.0f);
-      for (size_t i = 0; i < active_[j].size(); ++i) {
-        const float g = gate_[j * F + active_[j][i]];
-        if (g > 0.0f) hidden[active_[j][i]] = g * up_[j * F + i];
-      }
-      Activation h(kernels_, hidden, F);
-      MatVec(kernels_, pool_.get(), ew[j].down, h, expert_out_.data() + j * E);
-      stats_.weight_bytes += ew[j].down.bytes();
+    // y_p = Down_e · hidden_p as a GEMM per expert over its pairs, then each token's weighted sum
+    // in its selection order.
+    b.eout.resize(static_cast<size_t>(P) * E);
+    for (int32_t e : used) {
+      const int64_t p0 = b.pair_start[e];
+      BatchActivation h(kernels_, b.coef.data() + p0 * F, F, pairs_of(e));
+      MatMul(kernels_, pool_.get(), ew[e].down, h, b.eout.data() + p0 * E);
+      stats_.weight_bytes += ew[e].down.bytes();
     }
-    for (int64_t j = 0; j < k; ++j) {
-      const float wj = selection_.weights[j];
-      const float* y = expert_out_.data() + j * E;
-      for (int64_t i = 0; i < E; ++i) moe_out_[i] += wj * y[i];
+    for (int64_t t = 0; t < T; ++t) {
+      float* y = b.moe.data() + t * E;
+      std::fill(y, y + E, 0.0f);
+      for (int64_t j = 0; j < kk; ++j) {
+        const float wj = b.sel[t].weights[j];
+        const float* eo = b.eout.data() + static_cast<int64_t>(b.pair_of[t * kk + j]) * E;
+        for (int64_t i = 0; i < E; ++i) y[i] += wj * eo[i];
+      }
     }
   }
-  for (int64_t j = 0; j < k; ++j) experts_->Release(il, selection_.experts[j]);
-  for (int64_t i = 0; i < E; ++i) x_[i] += moe_out_[i];
+  for (int32_t e : used) experts_->Release(il, e);
+  ForEachToken(pool_.get(), T, [&](int64_t t) {
+    float* x = b.x.data() + t * E;
+    const float* m = b.moe.data() + t * E;
+    for (int64_t i = 0; i < E; ++i) x[i] += m[i];
+  });
   return Status::Ok();
 }
 

@@ -173,14 +173,16 @@ TEST(DecoderLimitsTest, SlidingLayersKeepOnlyTheWindow) {
   ASSERT_TRUE(m.ok());
   DecoderOptions o;
   o.n_ctx = 1024;
+  o.batch_size = 1;  // the ring holds the window plus one batch less one token
   auto d = Decoder::Create(**m, o);
   ASSERT_TRUE(d.ok());
   const KvCache& kv = (*d)->kv_cache();
   EXPECT_EQ(kv.Capacity(0), 1024u);
   EXPECT_EQ(kv.Capacity(1), 16u);
   EXPECT_EQ(kv.FirstVisible(1, 100), 85u);
+  EXPECT_EQ(kv.FirstVisible(0, 100), 0u);  // global layer
   KvCache::SlotRun runs[2];
-  ASSERT_EQ(kv.VisibleRuns(1, 100, runs), 2);  // positions 85..100 = slots 5..15, then 0..4
+  ASSERT_EQ(kv.Runs(1, 85, 100, runs), 2);  // positions 85..100 = slots 5..15, then 0..4
   EXPECT_EQ(runs[0].first_slot, 5u);
   EXPECT_EQ(runs[0].count, 11u);
   EXPECT_EQ(runs[1].first_slot, 0u);

@@ -10,7 +10,8 @@ std::vector<std::string> NormalizeLlamaFlags(int argc, char** argv) {
   static const std::pair<const char*, const char*> kMap[] = {
       {"-sys", "--system-prompt"}, {"-cnv", "--conversation"}, {"-no-cnv", "--no-conversation"},
       {"-st", "--single-turn"},    {"-sp", "--special"},       {"-ub", "--ubatch-size"},
-      {"-ngl", "--n-gpu-layers"},
+      {"-ngl", "--n-gpu-layers"},  {"-ctk", "--cache-type-k"}, {"-ctv", "--cache-type-v"},
+      {"-np", "--parallel"},
   };
   std::vector<std::string> out;
   out.reserve(argc);

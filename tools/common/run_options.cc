@@ -16,8 +16,14 @@ void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required) {
   if (model_required) m->required();
   app.add_option("-t,--threads", o.n_threads, "compute threads (default: all CPUs available)")->check(CLI::Range(0, 1024));
   app.add_option("-c,--ctx-size", o.n_ctx, "context length (0 = the model's)")->capture_default_str();
-  app.add_option("--kv-type", o.kv_type, "KV cache storage type: f16 or f32")
-      ->check(CLI::IsMember({"f16", "f32"}))->capture_default_str();
+  app.add_option("--kv-type", o.kv_type, "KV cache storage type: f16, f32 or q8_0 (keys and values)")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}))->capture_default_str();
+  app.add_option("--cache-type-k", o.cache_type_k, "llama.cpp's -ctk: the key type (must equal the value type)")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}));
+  app.add_option("--cache-type-v", o.cache_type_v, "llama.cpp's -ctv: the value type (must equal the key type)")
+      ->check(CLI::IsMember({"f16", "f32", "q8_0"}));
+  app.add_flag("--swa-full", o.swa_full,
+               "sliding-window layers keep the whole context, so any rewind reuses the cache (more memory)");
   app.add_option("--router-gating", o.router_gating,
                  "router gating: auto (the file's expert_gating_func; absent = sigmoid), softmax or sigmoid")
       ->check(CLI::IsMember({"auto", "softmax", "sigmoid"}))->capture_default_str();
@@ -47,7 +53,24 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   LoadedModel out;
   DecoderOptions d;
   d.n_ctx = o.n_ctx;
-  d.kv_type = o.kv_type == "f32" ? KvType::kF32 : KvType::kF16;
+  std::string kv_type = o.kv_type;
+  if (!o.cache_type_k.empty() || !o.cache_type_v.empty()) {
+    const std::string k = o.cache_type_k.empty() ? o.cache_type_v : o.cache_type_k;
+    const std::string v = o.cache_type_v.empty() ? o.cache_type_k : o.cache_type_v;
+    if (k != v) {
+      *exit_code = kExitUsage;
+      return InvalidArgument(fmt::format("-ctk {} and -ctv {}: keys and values must have one type here", k, v));
+    }
+    kv_type = k;
+  }
+  auto kv = ParseKvType(kv_type);
+  if (!kv.ok()) {
+    *exit_code = kExitUsage;
+    return kv.status();
+  }
+  d.kv_type = *kv;
+  d.n_seq = o.n_seq;
+  d.swa_full = o.swa_full;
   d.n_threads = o.n_threads > 0 ? o.n_threads : DefaultThreadCount();
   if (!o.memory_limit.empty()) {
     auto limit = ParseByteSize(o.memory_limit);

@@ -18,6 +18,9 @@ struct RunOptions {
   int n_threads = 0;              // 0 = all CPUs this process may use
   uint32_t n_ctx = 4096;
   std::string kv_type = "f16";
+  std::string cache_type_k, cache_type_v;  // -ctk / -ctv (llama.cpp); "" = --kv-type
+  bool swa_full = false;
+  uint32_t n_seq = 1;             // sequences decoded together (the CLI's --parallel)
   std::string router_gating = "auto";
   std::string memory_limit;       // "" = no limit
   std::string expert_cache;       // "" = from the limit; "N" experts or "P%" of all experts
