@@ -8,7 +8,10 @@ file(GLOB ST_CLI_UNITTEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/
 add_executable(cli_unittests ${ST_CLI_UNITTEST_SOURCES}
   ${CMAKE_SOURCE_DIR}/tools/cli/cli_args.cc
   ${CMAKE_SOURCE_DIR}/tools/cli/batch_input.cc
-  ${CMAKE_SOURCE_DIR}/tools/cli/chat_session.cc)
+  ${CMAKE_SOURCE_DIR}/tools/cli/chat_session.cc
+  ${CMAKE_SOURCE_DIR}/tools/cli/generator.cc
+  ${CMAKE_SOURCE_DIR}/tools/cli/interrupt.cc)
+target_compile_definitions(cli_unittests PRIVATE ST_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 target_link_libraries(cli_unittests PRIVATE st_tools st_gen GTest::gtest GTest::gtest_main)
 gtest_discover_tests(cli_unittests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "cli")
 

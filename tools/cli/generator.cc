@@ -40,6 +40,19 @@ Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
                                   decoder_.n_ctx()));
   }
   const auto t0 = std::chrono::steady_clock::now();
+  // Keep what the cache can continue from exactly. Past the sliding window a rewind loses keys
+  // the shorter prefix needs; then the kept prefix is evaluated again (never stale keys).
+  const uint32_t keep = decoder_.KeepablePrefix(0, pos0);
+  std::vector<int32_t> redo;
+  size_t n_redo = 0;  // tokens evaluated again before `tokens`
+  if (keep < pos0) {
+    n_redo = pos0 - keep;
+    redo.assign(evaluated_.begin() + keep, evaluated_.begin() + pos0);
+    redo.insert(redo.end(), tokens.begin(), tokens.end());
+    reevaluated_ += pos0 - keep;
+    tokens = redo;
+    pos0 = keep;
+  }
   evaluated_.resize(pos0);
   logits_ = nullptr;
   Status result = Status::Ok();
@@ -57,12 +70,13 @@ Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
     }
     logits_ = *r;
     evaluated_.insert(evaluated_.end(), tokens.begin() + done, tokens.begin() + done + n);
-    for (size_t i = done; i < done + n; ++i) sampler_->Accept(tokens[i]);
+    // The sampler sees each new token once (re-evaluated ones it has seen already).
+    for (size_t i = std::max(done, n_redo); i < done + n; ++i) sampler_->Accept(tokens[i]);
     done += n;
   }
   if (done < tokens.size()) logits_ = nullptr;
   last_evaluate_ = RunTimings{};
-  last_evaluate_.prompt_n = done;
+  last_evaluate_.prompt_n = done;  // re-evaluated tokens included: the work done
   last_evaluate_.prompt_ms = MsSince(t0);
   timings_ += last_evaluate_;
   return result;

@@ -55,7 +55,8 @@ class Generator {
   void set_sampler(Sampler* sampler) { sampler_ = sampler; }
 
   // Makes the cache hold evaluated()[0, pos0) followed by `tokens` and computes the next-token
-  // logits. REQUIRES: pos0 <= evaluated().size(), !tokens.empty(), a sampler is set.
+  // logits. Where the cache cannot rewind to pos0 exactly (a sliding window passed since), the
+  // kept prefix is evaluated again from the longest prefix it still holds. REQUIRES: pos0 <= evaluated().size(), !tokens.empty(), a sampler is set.
   // Errors: pos0 + tokens.size() > n_ctx (OutOfRange; the cache is unchanged), Ctrl-C between
   // batches (Cancelled; evaluated() holds what was evaluated), decoder errors.
   Status Evaluate(std::span<const int32_t> tokens, uint32_t pos0);
@@ -66,6 +67,10 @@ class Generator {
   // Evaluate first.
   Result<Generation> Generate(const GenerateOptions& options, const std::function<void(const std::string&)>& on_text);
 
+  // The next-token logits [V] after the last Evaluate/Generate (empty before, or after an error).
+  std::span<const float> logits() const {
+    return logits_ ? std::span<const float>(logits_, decoder_.config().n_vocab) : std::span<const float>();
+  }
   // The tokens whose keys and values the cache holds, positions 0.. in order.
   const std::vector<int32_t>& evaluated() const { return evaluated_; }
   uint32_t n_ctx() const { return decoder_.n_ctx(); }
@@ -73,6 +78,8 @@ class Generator {
   const RunTimings& timings() const { return timings_; }
   // The last Evaluate's prompt_n / prompt_ms.
   const RunTimings& last_evaluate() const { return last_evaluate_; }
+  // Tokens evaluated again because a rewind went past what the sliding-window cache holds.
+  uint64_t reevaluated() const { return reevaluated_; }
 
  private:
   // The logits to sample from: the decoder's, or a copy with the biases applied.
@@ -88,6 +95,7 @@ class Generator {
   std::vector<float> work_;        // [V] biased copy
   RunTimings timings_;
   RunTimings last_evaluate_;
+  uint64_t reevaluated_ = 0;
 };
 
 }  // namespace st
