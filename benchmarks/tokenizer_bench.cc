@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "text/hf_vocab.h"
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 #include "text/streaming_decoder.h"
 #include "text/tokenizer.h"
 

@@ -1,4 +1,4 @@
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 
 #include <fmt/format.h>
 

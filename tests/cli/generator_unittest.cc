@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "model/model.h"
+#include "smallthinker/model.h"
 
 namespace st {
 namespace {
@@ -15,13 +15,12 @@ namespace {
 class GeneratorReuseTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto m = Model::Load(std::string(ST_SOURCE_DIR) + "/models/tinystories-st-q8_0.gguf");
+    auto m = smallthinker::Model::Load(std::string(ST_SOURCE_DIR) + "/models/tinystories-st-q8_0.gguf");
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     model_ = std::move(*m);
-    auto t = Tokenizer::FromGguf(model_->file());
-    ASSERT_TRUE(t.ok()) << t.status().ToString();
-    tokenizer_ = std::make_unique<Tokenizer>(std::move(*t));
-    ASSERT_GT(model_->config().sliding_window, 0u);
+    ASSERT_TRUE(model_->has_tokenizer());
+    tokenizer_ = &model_->tokenizer().impl();
+    ASSERT_GT(model_->info().sliding_window, 0u);
     SamplerParams sp;
     sp.temperature = 0;  // greedy
     auto s = Sampler::Create(sp);
@@ -29,12 +28,12 @@ class GeneratorReuseTest : public ::testing::Test {
     sampler_ = std::make_unique<Sampler>(std::move(*s));
   }
 
-  std::unique_ptr<Decoder> MakeDecoder() {
-    DecoderOptions o;
+  std::unique_ptr<smallthinker::Context> MakeDecoder() {
+    smallthinker::ContextParams o;
     o.n_ctx = 512;
     o.n_threads = 2;
     o.batch_size = 8;
-    auto d = Decoder::Create(*model_, o);
+    auto d = smallthinker::Context::Create(*model_, o);
     EXPECT_TRUE(d.ok()) << d.status().ToString();
     return std::move(*d);
   }
@@ -55,8 +54,8 @@ class GeneratorReuseTest : public ::testing::Test {
     return r->tokens;
   }
 
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<smallthinker::Model> model_;
+  const Tokenizer* tokenizer_ = nullptr;
   std::unique_ptr<Sampler> sampler_;
 };
 

@@ -1,6 +1,6 @@
 // Sampler: llama.cpp's semantics for greedy, temperature, top-k, top-p, min-p and penalties, with
 // the boundary cases that differ between implementations.
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,10 +1,12 @@
 // smallthinker-bench: decode and prompt-processing speed in llama-bench's form.
 //
-//   smallthinker-bench -m model.gguf -p 512 -n 128 -r 5 -t 2 [-o md|json]
+//   smallthinker-bench -m model.gguf -p 512 -n 128 [-d 0,4096] -r 5 -t 2 [-o md|json]
 //
-// For every thread count and test (ppN: N random prompt tokens in batches; tgN: N tokens decoded one
-// by one from position 0, each a random token as in llama-bench, or the previous argmax with
-// --tg-greedy) it runs a warm-up and `-r` timed repetitions and reports tokens/s
+// For every thread count, depth and test (ppN: N random prompt tokens in batches; tgN: N tokens
+// decoded one by one, each a random token as in llama-bench, or the previous argmax with
+// --tg-greedy) it runs a warm-up and `-r` timed repetitions. As llama-bench's -d, a depth D > 0
+// ("tg128 @ d4096") first evaluates D random prompt tokens untimed before every repetition and then
+// times the test at positions D.., so it measures attention over a filled KV cache. It reports tokens/s
 // (median, mean ± stddev), ms/token, the weight bytes the kernels actually read per token, the
 // effective GB/s against the machine's measured read bandwidth, the ReGLU sparsity seen, the LM-head
 // rows computed per token, the memory mode and (offloaded) cache figures, and a hash of the final
@@ -25,6 +27,7 @@
 #include "cli/exit_codes.h"
 #include "common/llama_flags.h"
 #include "common/run_options.h"
+#include "util/thread_pool.h"  // DefaultThreadCount
 
 namespace st {
 namespace {
@@ -33,6 +36,8 @@ struct Args {
   RunOptions run;
   std::string prompts = "512";
   std::string gens = "128";
+  std::string depths = "0";
+  bool ctx_given = false;  // -c on the command line; otherwise n_ctx grows to fit depth + test
   std::string threads;  // "" = the run options' thread count
   int reps = 5;
   std::string output = "md";
@@ -58,33 +63,29 @@ std::vector<int> ParseList(const std::string& s) {
 struct RepResult {
   double seconds = 0;
   uint64_t tokens = 0;
-  DecoderStats stats;  // deltas over the repetition
-  OffloadStats offload;
+  smallthinker::ContextStats stats;  // deltas over the repetition
 };
 
 struct TestResult {
-  std::string test;  // "pp512" / "tg128"
+  std::string test;  // "pp512" / "tg128" / "tg128 @ d4096"
   int threads = 0;
+  int n_prompt = 0, n_gen = 0, n_depth = 0;
   std::vector<RepResult> reps;
   uint64_t logits_hash = 0;
 };
 
-DecoderStats Delta(const DecoderStats& a, const DecoderStats& b) {
-  DecoderStats d;
+smallthinker::ContextStats Delta(const smallthinker::ContextStats& a, const smallthinker::ContextStats& b) {
+  smallthinker::ContextStats d;
   d.tokens = b.tokens - a.tokens;
   d.expert_neurons = b.expert_neurons - a.expert_neurons;
   d.expert_neurons_active = b.expert_neurons_active - a.expert_neurons_active;
   d.lm_head_calls = b.lm_head_calls - a.lm_head_calls;
   d.lm_head_rows = b.lm_head_rows - a.lm_head_rows;
   d.weight_bytes = b.weight_bytes - a.weight_bytes;
-  return d;
-}
-
-OffloadStats Delta(const OffloadStats& a, const OffloadStats& b) {
-  OffloadStats d;
-  d.requests = b.requests - a.requests;
-  d.hits = b.hits - a.hits;
-  d.reads = b.reads - a.reads;
+  d.kv_bytes = b.kv_bytes - a.kv_bytes;
+  d.expert_requests = b.expert_requests - a.expert_requests;
+  d.expert_hits = b.expert_hits - a.expert_hits;
+  d.expert_reads = b.expert_reads - a.expert_reads;
   d.bytes_read = b.bytes_read - a.bytes_read;
   d.evictions = b.evictions - a.evictions;
   d.stall_ns = b.stall_ns - a.stall_ns;
@@ -100,23 +101,34 @@ uint64_t HashLogits(const float* p, size_t n) {
   return h;
 }
 
-// One repetition of a test; returns the final logits' hash through *hash.
-Result<RepResult> RunRep(Decoder& d, bool prompt, bool greedy, int n, uint64_t seed, uint64_t* hash) {
-  const uint32_t V = d.config().n_vocab;
+// One repetition of a test; returns the final logits' hash through *hash. With depth > 0, first
+// evaluates `depth` random prompt tokens from position 0 (untimed, not counted in the statistics)
+// and then runs the test at positions depth...
+Result<RepResult> RunRep(smallthinker::Context& d, bool prompt, bool greedy, int n, int depth, uint64_t seed, uint64_t* hash) {
+  const uint32_t V = d.n_vocab();
   std::mt19937_64 rng(seed);
+  if (depth > 0) {
+    std::mt19937_64 drng(seed ^ 0x9e3779b97f4a7c15ull);
+    std::vector<int32_t> ctx(static_cast<size_t>(depth));
+    for (int32_t& t : ctx) t = static_cast<int32_t>(drng() % V);
+    ST_RETURN_IF_ERROR(d.Prefill(0, ctx, 0).status());
+  }
+  const uint32_t pos0 = static_cast<uint32_t>(depth);
   RepResult r;
-  const DecoderStats s0 = d.stats();
-  const OffloadStats o0 = d.experts().stats();
+  const smallthinker::ContextStats s0 = d.stats();
   const auto t0 = std::chrono::steady_clock::now();
   const float* logits = nullptr;
   if (prompt) {
     std::vector<int32_t> toks(n);
     for (int32_t& t : toks) t = static_cast<int32_t>(rng() % V);
-    ST_ASSIGN_OR_RETURN(logits, d.Prefill(toks, 0));
+    ST_ASSIGN_OR_RETURN(std::span<const float> l, d.Prefill(0, toks, pos0));
+    logits = l.data();
   } else {
     int32_t tok = static_cast<int32_t>(rng() % V);
     for (int i = 0; i < n; ++i) {
-      ST_ASSIGN_OR_RETURN(logits, d.Forward(tok, static_cast<uint32_t>(i)));
+      const smallthinker::Token t{tok, pos0 + static_cast<uint32_t>(i), 0, smallthinker::Output::kLogits};
+      ST_RETURN_IF_ERROR(d.Decode(std::span(&t, 1)));
+      logits = d.Logits(0).data();
       tok = greedy ? static_cast<int32_t>(std::max_element(logits, logits + V) - logits)
                    : static_cast<int32_t>(rng() % V);
     }
@@ -124,7 +136,6 @@ Result<RepResult> RunRep(Decoder& d, bool prompt, bool greedy, int n, uint64_t s
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   r.tokens = static_cast<uint64_t>(n);
   r.stats = Delta(s0, d.stats());
-  r.offload = Delta(o0, d.experts().stats());
   *hash = HashLogits(logits, V);
   return r;
 }
@@ -147,16 +158,16 @@ Summary Summarize(const TestResult& t) {
          stall = 0;
   for (const RepResult& r : t.reps) {
     tps.push_back(r.tokens / r.seconds);
-    bytes += r.stats.weight_bytes;
+    bytes += r.stats.weight_bytes + r.stats.kv_bytes;
     tokens += r.tokens;
     neurons += r.stats.expert_neurons;
     active += r.stats.expert_neurons_active;
     lm_rows += r.stats.lm_head_rows;
     lm_calls += r.stats.lm_head_calls;
-    req += r.offload.requests;
-    hits += r.offload.hits;
-    read += r.offload.bytes_read;
-    stall += r.offload.stall_ns;
+    req += r.stats.expert_requests;
+    hits += r.stats.expert_hits;
+    read += r.stats.bytes_read;
+    stall += r.stats.stall_ns;
   }
   s.tps_median = Median(tps);
   s.tps_mean = std::accumulate(tps.begin(), tps.end(), 0.0) / tps.size();
@@ -175,7 +186,28 @@ Summary Summarize(const TestResult& t) {
 }
 
 int Run(Args a) {
-  std::vector<int> prompts = ParseList(a.prompts), gens = ParseList(a.gens);
+  std::vector<int> prompts = ParseList(a.prompts), gens = ParseList(a.gens), depths = ParseList(a.depths);
+  if (depths.empty()) depths.push_back(0);
+  for (int v : depths) {
+    if (v < 0) {
+      std::fprintf(stderr, "error: -d/--n-depth: depth %d is negative\n", v);
+      return kExitUsage;
+    }
+  }
+  {
+    // The context must hold the depth plus the longest test (llama-bench sets n_ctx = d + p + n).
+    int longest = 0;
+    for (int v : prompts) longest = std::max(longest, v);
+    for (int v : gens) longest = std::max(longest, v);
+    const uint64_t need = static_cast<uint64_t>(*std::max_element(depths.begin(), depths.end())) + longest;
+    if (!a.ctx_given) {
+      a.run.n_ctx = static_cast<uint32_t>(std::max<uint64_t>(a.run.n_ctx, need));
+    } else if (a.run.n_ctx != 0 && a.run.n_ctx < need) {
+      std::fprintf(stderr, "error: -c %u is too small for depth + test length %llu\n", a.run.n_ctx,
+                   static_cast<unsigned long long>(need));
+      return kExitUsage;
+    }
+  }
   std::vector<int> thread_counts = a.threads.empty() ? std::vector<int>{a.run.n_threads > 0 ? a.run.n_threads : DefaultThreadCount()}
                                                      : ParseList(a.threads);
   const int max_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
@@ -195,27 +227,32 @@ int Run(Args a) {
       std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
       return code;
     }
-    Decoder& d = *loaded->decoder;
-    model_desc = loaded->model->config().name;
-    model_bytes = loaded->model->file().file_size();
-    isa = IsaName(d.kernels().isa);
-    mode = d.experts().offloaded() ? "offloaded" : "in memory";
-    head = d.lm_head_mode() == LmHeadMode::kPredicted ? "predicted" : "exact";
-    auto run_test = [&](bool prompt, int n) -> int {
+    smallthinker::Context& d = *loaded->context;
+    model_desc = loaded->model->info().name;
+    model_bytes = loaded->model->info().file_bytes;
+    isa = d.kernels_name();
+    mode = d.offloaded() ? "offloaded" : "in memory";
+    head = d.predicted_head() ? "predicted" : "exact";
+    auto run_test = [&](bool prompt, int n, int depth) -> int {
       if (n <= 0) return kExitOk;
       TestResult t;
       t.test = fmt::format("{}{}", prompt ? "pp" : "tg", n);
+      if (depth > 0) t.test += fmt::format(" @ d{}", depth);
       t.threads = threads;
+      t.n_prompt = prompt ? n : 0;
+      t.n_gen = prompt ? 0 : n;
+      t.n_depth = depth;
       uint64_t hash = 0;
       if (!a.no_warmup) {
-        auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 12345, &hash);
+        // Warm-up at position 0 (as llama-bench: its warm-up does not fill the depth either).
+        auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 0, 12345, &hash);
         if (!w.ok()) {
           std::fprintf(stderr, "error: %s\n", w.status().message().c_str());
           return kExitError;
         }
       }
       for (int r = 0; r < a.reps; ++r) {
-        auto rep = RunRep(d, prompt, a.tg_greedy, n, 1000 + r, &hash);
+        auto rep = RunRep(d, prompt, a.tg_greedy, n, depth, 1000 + r, &hash);
         if (!rep.ok()) {
           std::fprintf(stderr, "error: %s\n", rep.status().message().c_str());
           return kExitError;
@@ -227,11 +264,16 @@ int Run(Args a) {
       results.push_back(std::move(t));
       return kExitOk;
     };
+    // llama-bench's order: each prompt test at every depth, then each generation test at every depth.
     for (int n : prompts) {
-      if (int c = run_test(true, n); c != kExitOk) return c;
+      for (int depth : depths) {
+        if (int c = run_test(true, n, depth); c != kExitOk) return c;
+      }
     }
     for (int n : gens) {
-      if (int c = run_test(false, n); c != kExitOk) return c;
+      for (int depth : depths) {
+        if (int c = run_test(false, n, depth); c != kExitOk) return c;
+      }
     }
     std::fprintf(stderr, "%s", FormatMemoryReport(MakeMemoryReport(d, d.stats().tokens)).c_str());
   }
@@ -246,10 +288,14 @@ int Run(Args a) {
     j["lm_head"] = head;
     j["memory_limit"] = a.run.memory_limit;
     j["read_bandwidth_gbps"] = bw / 1e9;
+    j["n_ctx"] = a.run.n_ctx;
     for (const TestResult& t : results) {
       const Summary s = Summarize(t);
       nlohmann::json r;
       r["test"] = t.test;
+      r["n_prompt"] = t.n_prompt;
+      r["n_gen"] = t.n_gen;
+      r["n_depth"] = t.n_depth;
       r["threads"] = t.threads;
       r["repetitions"] = t.reps.size();
       r["tokens_per_second_median"] = s.tps_median;
@@ -302,6 +348,10 @@ int main(int argc, char** argv) {
   st::AddRunOptions(app, a.run);
   app.add_option("-p,--n-prompt", a.prompts, "prompt lengths to test, comma-separated (0 = none)")->capture_default_str();
   app.add_option("-n,--n-gen", a.gens, "generation lengths to test, comma-separated (0 = none)")->capture_default_str();
+  app.add_option("-d,--n-depth", a.depths,
+                 "KV depths, comma-separated: before each repetition D random tokens are evaluated untimed and the "
+                 "test runs at positions D.. (llama-bench's -d; -c grows to fit unless given)")
+      ->capture_default_str();
   app.add_option("--threads-list", a.threads, "thread counts to test, comma-separated (default: -t)");
   app.add_option("-r,--repetitions", a.reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("-o,--output", a.output, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
@@ -312,6 +362,7 @@ int main(int argc, char** argv) {
   app.add_flag("--dense-experts", a.dense_experts, "compute every up/down row (the dense baseline)");
   app.add_option("--bandwidth-mib", a.bandwidth_mib, "buffer for the bandwidth measurement (0 = skip)")->capture_default_str();
   if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
+  a.ctx_given = app.count("--ctx-size") > 0;
   a.run.dense_experts = a.dense_experts;
   return st::Run(a);
 }

@@ -11,7 +11,7 @@
 
 #include "common/run_options.h"
 #include "smallthinker/status.h"
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 
 namespace st {
 

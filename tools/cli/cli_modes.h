@@ -19,10 +19,13 @@ namespace st {
 struct CliContext {
   const CliArgs& args;
   const Tokenizer& tokenizer;
-  Generator& generator;
+  Generator& generator;       // sequence 0 of the context
+  smallthinker::Context& context;
+  const std::vector<LogitBias>& biases;
   SamplerParams sampling;     // the seed resolved (never kRandomSeed)
   std::string prompt_text;    // -p, or the contents of -f ("" when neither)
   nlohmann::json& summary;    // the --json summary; modes add their fields
+  RunTimings extra_timings = {};  // work done outside the generator (--parallel batches)
 };
 
 int RunOneShot(CliContext& ctx);

@@ -28,21 +28,22 @@ const char* StopReasonName(StopReason r) {
   return "?";
 }
 
-Generator::Generator(Decoder& decoder, const Tokenizer& tokenizer, std::vector<LogitBias> biases, uint32_t batch_size)
-    : decoder_(decoder), tokenizer_(tokenizer), biases_(std::move(biases)), batch_size_(std::max<uint32_t>(batch_size, 1)) {}
+Generator::Generator(smallthinker::Context& context, const Tokenizer& tokenizer, std::vector<LogitBias> biases,
+                     uint32_t batch_size)
+    : context_(context), tokenizer_(tokenizer), biases_(std::move(biases)), batch_size_(std::max<uint32_t>(batch_size, 1)) {}
 
 Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
   ST_CHECK(pos0 <= evaluated_.size());
   ST_CHECK(!tokens.empty());
   ST_CHECK(sampler_ != nullptr);
-  if (pos0 + tokens.size() > decoder_.n_ctx()) {
+  if (pos0 + tokens.size() > context_.n_ctx()) {
     return OutOfRange(fmt::format("{} tokens do not fit in the context of {} (-c)", pos0 + tokens.size(),
-                                  decoder_.n_ctx()));
+                                  context_.n_ctx()));
   }
   const auto t0 = std::chrono::steady_clock::now();
   // Keep what the cache can continue from exactly. Past the sliding window a rewind loses keys
   // the shorter prefix needs; then the kept prefix is evaluated again (never stale keys).
-  const uint32_t keep = decoder_.KeepablePrefix(0, pos0);
+  const uint32_t keep = context_.KeepablePrefix(0, pos0);
   std::vector<int32_t> redo;
   size_t n_redo = 0;  // tokens evaluated again before `tokens`
   if (keep < pos0) {
@@ -63,12 +64,12 @@ Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
       break;
     }
     const size_t n = std::min<size_t>(batch_size_, tokens.size() - done);
-    auto r = decoder_.Prefill(tokens.subspan(done, n), static_cast<uint32_t>(pos0 + done));
+    auto r = context_.Prefill(0, tokens.subspan(done, n), static_cast<uint32_t>(pos0 + done));
     if (!r.ok()) {
       result = r.status();
       break;
     }
-    logits_ = *r;
+    logits_ = r->data();
     evaluated_.insert(evaluated_.end(), tokens.begin() + done, tokens.begin() + done + n);
     // The sampler sees each new token once (re-evaluated ones it has seen already).
     for (size_t i = std::max(done, n_redo); i < done + n; ++i) sampler_->Accept(tokens[i]);
@@ -83,7 +84,7 @@ Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
 }
 
 std::span<const float> Generator::SamplingLogits(bool ignore_eos) {
-  const size_t V = decoder_.config().n_vocab;
+  const size_t V = context_.n_vocab();
   if (biases_.empty() && !ignore_eos) return {logits_, V};
   work_.assign(logits_, logits_ + V);
   for (const LogitBias& b : biases_) {
@@ -130,16 +131,16 @@ Result<Generation> Generator::Generate(const GenerateOptions& o, const std::func
       g.stop = StopReason::kLength;
       break;
     }
-    if (evaluated_.size() >= decoder_.n_ctx()) {
+    if (evaluated_.size() >= context_.n_ctx()) {
       g.stop = StopReason::kContext;
       break;
     }
-    auto r = decoder_.Forward(t, static_cast<uint32_t>(evaluated_.size()), /*want_logits=*/true);
-    if (!r.ok()) {
-      error = r.status();
+    const smallthinker::Token next{t, static_cast<uint32_t>(evaluated_.size()), 0, smallthinker::Output::kLogits};
+    if (Status s = context_.Decode(std::span(&next, 1)); !s.ok()) {
+      error = s;
       break;
     }
-    logits_ = *r;
+    logits_ = context_.Logits(0).data();
     evaluated_.push_back(t);
   }
   emit(stream.Flush());

@@ -1,7 +1,7 @@
-// Generator: evaluates prompts and samples tokens on one Decoder, and remembers the token sequence
+// Generator: evaluates prompts and samples tokens on sequence 0 of a Context, and remembers the token sequence
 // the KV cache holds, so a conversation can continue where it stopped (or rewind to a prefix).
 //
-// Not thread-safe (one per Decoder). Borrows the decoder, tokenizer and sampler, which must
+// Not thread-safe (one per Context). Borrows the context, tokenizer and sampler, which must
 // outlive it.
 #pragma once
 
@@ -13,9 +13,9 @@
 
 #include "cli/cli_args.h"
 #include "cli/report.h"
-#include "runtime/decoder.h"
+#include "smallthinker/context.h"
 #include "smallthinker/status.h"
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 #include "text/tokenizer.h"
 
 namespace st {
@@ -49,7 +49,7 @@ struct Generation {
 class Generator {
  public:
   // batch_size: prompt tokens per Prefill call (a Ctrl-C is noticed between calls).
-  Generator(Decoder& decoder, const Tokenizer& tokenizer, std::vector<LogitBias> biases, uint32_t batch_size);
+  Generator(smallthinker::Context& context, const Tokenizer& tokenizer, std::vector<LogitBias> biases, uint32_t batch_size);
 
   // The sampler for what follows (borrowed; prompt tokens are accepted into it for the penalties).
   void set_sampler(Sampler* sampler) { sampler_ = sampler; }
@@ -69,11 +69,11 @@ class Generator {
 
   // The next-token logits [V] after the last Evaluate/Generate (empty before, or after an error).
   std::span<const float> logits() const {
-    return logits_ ? std::span<const float>(logits_, decoder_.config().n_vocab) : std::span<const float>();
+    return logits_ ? std::span<const float>(logits_, context_.n_vocab()) : std::span<const float>();
   }
   // The tokens whose keys and values the cache holds, positions 0.. in order.
   const std::vector<int32_t>& evaluated() const { return evaluated_; }
-  uint32_t n_ctx() const { return decoder_.n_ctx(); }
+  uint32_t n_ctx() const { return context_.n_ctx(); }
   // Totals over every Evaluate and Generate.
   const RunTimings& timings() const { return timings_; }
   // The last Evaluate's prompt_n / prompt_ms.
@@ -82,10 +82,10 @@ class Generator {
   uint64_t reevaluated() const { return reevaluated_; }
 
  private:
-  // The logits to sample from: the decoder's, or a copy with the biases applied.
+  // The logits to sample from: the context's, or a copy with the biases applied.
   std::span<const float> SamplingLogits(bool ignore_eos);
 
-  Decoder& decoder_;
+  smallthinker::Context& context_;
   const Tokenizer& tokenizer_;
   std::vector<LogitBias> biases_;
   uint32_t batch_size_;

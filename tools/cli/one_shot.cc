@@ -9,7 +9,7 @@
 
 #include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
-#include "text/sampler.h"
+#include "smallthinker/sampler.h"
 
 namespace st {
 namespace {

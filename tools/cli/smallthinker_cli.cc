@@ -133,8 +133,10 @@ int Main(int argc, char** argv) {
   int code = kExitError;
   auto loaded = LoadForRun(a.run, &code);
   if (!loaded.ok()) return Fail(code, loaded.status());
-  auto tokenizer = Tokenizer::FromGguf(loaded->model->file());
-  if (!tokenizer.ok()) return Fail(ExitCodeForModelError(tokenizer.status()), tokenizer.status().WithContext("tokenizer"));
+  if (!loaded->model->has_tokenizer()) {
+    return Fail(ExitCodeForModelError(loaded->model->tokenizer_error()), loaded->model->tokenizer_error());
+  }
+  const Tokenizer* tokenizer = &loaded->model->tokenizer().impl();
   auto mode = ResolveCliMode(a, stdin_tty, !tokenizer->chat_template().empty());
   if (!mode.ok()) return Fail(kExitUsage, mode.status());
 
@@ -158,9 +160,9 @@ int Main(int argc, char** argv) {
                sampling.top_p, sampling.min_p);
 
   InstallInterruptHandler();
-  Generator generator(*loaded->decoder, *tokenizer, biases, a.run.batch_size);
+  Generator generator(*loaded->context, *tokenizer, biases, a.run.batch_size);
   nlohmann::json summary = {{"mode", CliModeName(*mode)}, {"model", a.run.model}};
-  CliContext ctx{a, *tokenizer, generator, sampling, prompt_text, summary};
+  CliContext ctx{a, *tokenizer, generator, *loaded->context, biases, sampling, prompt_text, summary};
   int exit_code = kExitOk;
   switch (*mode) {
     case CliMode::kOneShot: exit_code = RunOneShot(ctx); break;
@@ -177,10 +179,11 @@ int Main(int argc, char** argv) {
   // The report: on stderr, and as JSON with --json; not after a bad prompt or file (exit 2, 3, 4).
   if (exit_code != kExitOk && exit_code != kExitError && exit_code != kExitInterrupted) return exit_code;
   RunTimings t = generator.timings();
+  t += ctx.extra_timings;  // the --parallel batch runs outside the generator
   t.load_ms = loaded->load_ms;
   const double total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_start).count();
-  const MemoryReport mem = MakeMemoryReport(*loaded->decoder, loaded->decoder->stats().tokens);
+  const MemoryReport mem = MakeMemoryReport(*loaded->context, loaded->context->stats().tokens);
   std::fprintf(stderr, "\n%s%s", FormatTimings(t, total_ms).c_str(), FormatMemoryReport(mem).c_str());
   if (!a.json_path.empty()) {
     summary["timings"] = TimingsJson(t);
@@ -190,8 +193,9 @@ int Main(int argc, char** argv) {
                          {"context_used", generator.evaluated().size()}};
     summary["memory"] = MemoryReportJson(mem);
     nlohmann::json settings = SettingsJson(a.run, SamplingJson(sampling));
-    settings["n_ctx"] = loaded->decoder->n_ctx();
-    settings["n_threads"] = loaded->decoder->n_threads();
+    settings["n_ctx"] = loaded->context->n_ctx();
+    settings["n_threads"] = loaded->context->n_threads();
+    settings["n_parallel"] = loaded->context->n_seq();
     settings["n_predict"] = a.n_predict;
     settings["ignore_eos"] = a.ignore_eos;
     summary["settings"] = settings;

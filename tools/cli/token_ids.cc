@@ -54,8 +54,8 @@ int RunTokenIds(const CliArgs& args) {
   int code = kExitError;
   auto loaded = LoadForRun(run, &code);
   if (!loaded.ok()) return Fail(code, loaded.status());
-  Decoder& dec = *loaded->decoder;
-  const uint64_t V = dec.config().n_vocab;
+  smallthinker::Context& dec = *loaded->context;
+  const uint64_t V = dec.n_vocab();
   const auto t_loaded = std::chrono::steady_clock::now();
 
   std::vector<int32_t> tokens = *ids;
@@ -69,9 +69,9 @@ int RunTokenIds(const CliArgs& args) {
   };
   // The prompt in batches (its logits are bit-identical to token-by-token evaluation).
   {
-    auto r = dec.Prefill(tokens, 0, args.dump_logits.empty() ? nullptr : &all_logits);
+    auto r = dec.Prefill(0, tokens, 0, args.dump_logits.empty() ? nullptr : &all_logits);
     if (!r.ok()) return fail_eval(r.status());
-    logits = *r;
+    logits = r->data();
     pos = static_cast<uint32_t>(tokens.size());
   }
   const auto t_prompt_done = std::chrono::steady_clock::now();
@@ -91,10 +91,10 @@ int RunTokenIds(const CliArgs& args) {
       context_full = true;
       break;
     }
-    auto r = dec.Forward(best, pos, /*want_logits=*/true);
-    if (!r.ok()) return fail_eval(r.status());
+    const smallthinker::Token next{best, pos, 0, smallthinker::Output::kLogits};
+    if (Status s = dec.Decode(std::span(&next, 1)); !s.ok()) return fail_eval(s);
     ++pos;
-    logits = *r;
+    logits = dec.Logits(0).data();
     if (!args.dump_logits.empty()) all_logits.insert(all_logits.end(), logits, logits + V);
   }
   WriteOut("\n");

@@ -6,8 +6,7 @@
 #include <cstdio>
 
 #include "cli/exit_codes.h"
-#include "offload/expert_file.h"
-#include "util/thread_pool.h"
+#include <unistd.h>
 
 namespace st {
 
@@ -51,9 +50,9 @@ void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required) {
 Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   const auto t0 = std::chrono::steady_clock::now();
   LoadedModel out;
-  DecoderOptions d;
-  d.n_ctx = o.n_ctx;
-  std::string kv_type = o.kv_type;
+  smallthinker::ContextParams p;
+  p.n_ctx = o.n_ctx;
+  p.kv_type = o.kv_type;
   if (!o.cache_type_k.empty() || !o.cache_type_v.empty()) {
     const std::string k = o.cache_type_k.empty() ? o.cache_type_v : o.cache_type_k;
     const std::string v = o.cache_type_v.empty() ? o.cache_type_k : o.cache_type_v;
@@ -61,115 +60,91 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
       *exit_code = kExitUsage;
       return InvalidArgument(fmt::format("-ctk {} and -ctv {}: keys and values must have one type here", k, v));
     }
-    kv_type = k;
+    p.kv_type = k;
   }
-  auto kv = ParseKvType(kv_type);
-  if (!kv.ok()) {
-    *exit_code = kExitUsage;
-    return kv.status();
-  }
-  d.kv_type = *kv;
-  d.n_seq = o.n_seq;
-  d.swa_full = o.swa_full;
-  d.n_threads = o.n_threads > 0 ? o.n_threads : DefaultThreadCount();
+  p.n_seq = o.n_seq;
+  p.swa_full = o.swa_full;
+  p.n_threads = o.n_threads;
   if (!o.memory_limit.empty()) {
-    auto limit = ParseByteSize(o.memory_limit);
+    auto limit = smallthinker::ParseByteSize(o.memory_limit);
     if (!limit.ok()) {
       *exit_code = kExitUsage;
       return limit.status().WithContext("--memory-limit");
     }
-    d.memory_limit = *limit;
+    p.memory_limit = *limit;
   }
   if (!o.expert_cache.empty() && !o.memory_limit.empty()) {
     *exit_code = kExitUsage;
     return InvalidArgument("--expert-cache and --memory-limit conflict: give one of them");
   }
-  d.offload.policy = o.cache_policy == "lru" ? CachePolicy::kLru : CachePolicy::kLfu;
-  d.offload.io.kind = o.io_engine;
-  d.lookahead = !o.no_lookahead;
-  d.prefetch = !o.no_prefetch;
-  d.exact_lm_head = o.lm_head == "exact";
-  d.batch_size = o.batch_size;
-  d.dense_experts = o.dense_experts;
+  p.cache_policy = o.cache_policy;
+  p.io_engine = o.io_engine;
+  p.lookahead = !o.no_lookahead;
+  p.prefetch = !o.no_prefetch;
+  p.lm_head = o.lm_head;
+  p.batch_size = o.batch_size;
+  p.dense_experts = o.dense_experts;
+  p.expert_file = o.expert_file;
 
-  ModelLoadOptions lo;
-  lo.gating = o.router_gating == "softmax" ? GatingOverride::kSoftmax
-              : o.router_gating == "sigmoid" ? GatingOverride::kSigmoid : GatingOverride::kAuto;
-  auto model = Model::Load(o.model, lo);
+  smallthinker::ModelParams mp;
+  mp.router_gating = o.router_gating;
+  auto model = smallthinker::Model::Load(o.model, mp);
   if (!model.ok()) {
     *exit_code = ExitCodeForModelError(model.status());
     return model.status();
   }
   out.model = std::move(*model);
-  if (o.verbose) std::fprintf(stderr, "%s", out.model->config().Describe().c_str());
+  const smallthinker::ModelInfo& info = out.model->info();
+  if (o.verbose) std::fprintf(stderr, "%s", out.model->Describe().c_str());
   for (const auto& w : out.model->warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
-
-  if (!o.expert_file.empty()) {
-    d.offload.expert_file = o.expert_file;
-    const ExpertLayout layout = ExpertLayout::FromGguf(*out.model);
-    auto valid = ValidateExpertFile(*out.model, layout, o.expert_file);
-    if (!valid.ok() && valid.status().code() == StatusCode::kNotFound) {
-      std::fprintf(stderr, "writing expert file '%s' (one-time)...\n", o.expert_file.c_str());
-      if (Status s = WriteExpertFile(*out.model, o.expert_file); !s.ok()) {
-        *exit_code = kExitIo;
-        return s;
-      }
-    } else if (!valid.ok()) {
-      *exit_code = kExitIo;
-      return valid.status();
-    }
+  if (!o.expert_file.empty() && access(o.expert_file.c_str(), F_OK) != 0) {
+    std::fprintf(stderr, "writing expert file '%s' (one-time)...\n", o.expert_file.c_str());
   }
-
   if (!o.expert_cache.empty()) {
-    const ModelConfig& c = out.model->config();
-    const uint64_t total = static_cast<uint64_t>(c.n_layer) * c.n_expert;
+    const uint64_t total = static_cast<uint64_t>(info.n_layer) * info.n_expert;
     try {
       size_t used = 0;
       const double v = std::stod(o.expert_cache, &used);
       const bool percent = used + 1 == o.expert_cache.size() && o.expert_cache.back() == '%';
       if ((used != o.expert_cache.size() && !percent) || !(v > 0)) throw std::invalid_argument(o.expert_cache);
-      d.expert_cache_experts = percent ? static_cast<uint64_t>(total * v / 100.0 + 0.5) : static_cast<uint64_t>(v);
-      if (d.expert_cache_experts == 0) throw std::invalid_argument(o.expert_cache);
+      p.expert_cache_experts = percent ? static_cast<uint64_t>(total * v / 100.0 + 0.5) : static_cast<uint64_t>(v);
+      if (p.expert_cache_experts == 0) throw std::invalid_argument(o.expert_cache);
     } catch (const std::exception&) {
       *exit_code = kExitUsage;
       return InvalidArgument(fmt::format("--expert-cache '{}': expected a number of experts or a percentage like 50%",
                                          o.expert_cache));
     }
   }
-  auto dec = Decoder::Create(*out.model, d);
-  if (!dec.ok()) {
-    *exit_code = dec.status().code() == StatusCode::kResourceExhausted || dec.status().code() == StatusCode::kInvalidArgument
-                     ? kExitUsage : kExitError;
-    return dec.status();
+  auto ctx = smallthinker::Context::Create(*out.model, p);
+  if (!ctx.ok()) {
+    const StatusCode c = ctx.status().code();
+    *exit_code = c == StatusCode::kResourceExhausted || c == StatusCode::kInvalidArgument ? kExitUsage
+                 : c == StatusCode::kIoError || c == StatusCode::kNotFound                ? kExitIo
+                                                                                           : kExitError;
+    return ctx.status();
   }
-  out.decoder = std::move(*dec);
-  const Decoder& dc = *out.decoder;
-  if (o.lm_head == "predicted" && dc.lm_head_mode() != LmHeadMode::kPredicted) {
-    *exit_code = kExitUsage;
-    return InvalidArgument("--lm-head predicted: the model has no lm_head_profiler tensor");
-  }
-  std::fprintf(stderr, "%s", dc.memory_plan().Describe().c_str());
-  std::fprintf(stderr, "%s\n", dc.experts().Describe().c_str());
-  std::fprintf(stderr, "%s; kernels: %s; threads: %d; LM head: %s\n", dc.kv_cache().Describe().c_str(),
-               IsaName(dc.kernels().isa), d.n_threads,
-               dc.lm_head_mode() == LmHeadMode::kPredicted ? "predicted (lm_head_profiler)" : "exact");
+  out.context = std::move(*ctx);
+  const smallthinker::Context& cx = *out.context;
+  std::fprintf(stderr, "%s", cx.DescribeMemoryPlan().c_str());
+  std::fprintf(stderr, "%s\n", cx.DescribeExperts().c_str());
+  std::fprintf(stderr, "%s; kernels: %s; threads: %d; LM head: %s\n", cx.DescribeKvCache().c_str(), cx.kernels_name(),
+               cx.n_threads(), cx.predicted_head() ? "predicted (lm_head_profiler)" : "exact");
   out.load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }
 
-MemoryReport MakeMemoryReport(const Decoder& decoder, uint64_t tokens) {
+MemoryReport MakeMemoryReport(const smallthinker::Context& ctx, uint64_t tokens) {
   MemoryReport r;
   r.tokens = tokens;
-  r.peak_rss_mib = PeakRss() / 1048576.0;
-  const ExpertSource& ex = decoder.experts();
-  if (!ex.offloaded()) {
+  r.peak_rss_mib = smallthinker::PeakRssBytes() / 1048576.0;
+  if (!ctx.offloaded()) {
     r.mode = "in memory";
     return r;
   }
   r.mode = "offloaded";
-  const OffloadStats s = ex.stats();
+  const smallthinker::ContextStats s = ctx.stats();
   const double t = tokens > 0 ? static_cast<double>(tokens) : 1.0;
-  r.hit_rate = s.requests ? static_cast<double>(s.hits) / s.requests : 0.0;
+  r.hit_rate = s.expert_requests ? static_cast<double>(s.expert_hits) / s.expert_requests : 0.0;
   r.mib_read_per_token = s.bytes_read / 1048576.0 / t;
   r.stall_ms_per_token = s.stall_ns / 1e6 / t;
   r.prefetch_accuracy = s.lookahead_issued ? static_cast<double>(s.lookahead_used) / s.lookahead_issued : 0.0;

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "model/model.h"
-#include "runtime/decoder.h"
+#include "smallthinker/context.h"
+#include "smallthinker/model.h"
 #include "smallthinker/status.h"
 
 namespace st {
@@ -40,12 +40,12 @@ struct RunOptions {
 void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required = true);
 
 struct LoadedModel {
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Decoder> decoder;
+  std::unique_ptr<smallthinker::Model> model;
+  std::unique_ptr<smallthinker::Context> context;
   double load_ms = 0;
 };
 
-// Loads the model and creates the decoder; prints the memory plan (and, with -v, the config) to
+// Loads the model and creates its context; prints the memory plan (and, with -v, the config) to
 // stderr. Errors carry the exit code to use in `exit_code`.
 Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code);
 
@@ -61,7 +61,7 @@ struct MemoryReport {
   double peak_rss_mib = 0;
   uint64_t tokens = 0;
 };
-MemoryReport MakeMemoryReport(const Decoder& decoder, uint64_t tokens);
+MemoryReport MakeMemoryReport(const smallthinker::Context& context, uint64_t tokens);
 std::string FormatMemoryReport(const MemoryReport& r);
 
 }  // namespace st

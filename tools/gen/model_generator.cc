@@ -15,7 +15,8 @@
 #include <random>
 
 #include "format/gguf_writer.h"
-#include "runtime/decoder.h"
+#include "smallthinker/context.h"
+#include "smallthinker/model.h"
 #include "kernels/quantize.h"
 #include "util/thread_pool.h"
 
@@ -296,15 +297,17 @@ Status CalibrateProfiler(const std::string& path, const Plan& p, int n_threads, 
   };
   auto measure = [&](float tau, float* frac) -> Status {
     ST_RETURN_IF_ERROR(set_tau(tau));
-    ST_ASSIGN_OR_RETURN(std::unique_ptr<Model> m, Model::Load(path));
-    DecoderOptions o;
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<smallthinker::Model> m, smallthinker::Model::Load(path));
+    smallthinker::ContextParams o;
     o.n_ctx = 64;
     o.n_threads = n_threads;
-    ST_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> d, Decoder::Create(*m, o));
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<smallthinker::Context> d, smallthinker::Context::Create(*m, o));
     std::mt19937 rng(5);
     const int n = 12;
     for (int i = 0; i < n; ++i) {
-      ST_RETURN_IF_ERROR(d->Forward(static_cast<int32_t>(rng() % V), static_cast<uint32_t>(i)).status());
+      const smallthinker::Token t{static_cast<int32_t>(rng() % V), static_cast<uint32_t>(i), 0,
+                                  smallthinker::Output::kLogits};
+      ST_RETURN_IF_ERROR(d->Decode(std::span(&t, 1)));
     }
     *frac = static_cast<float>(static_cast<double>(d->stats().lm_head_selected) / (static_cast<double>(n) * V));
     return Status::Ok();

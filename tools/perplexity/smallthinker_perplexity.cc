@@ -85,8 +85,8 @@ int Run(const Args& a) {
   ro.lm_head = "exact";  // perplexity needs the whole distribution
   auto loaded = LoadForRun(ro, &code);
   if (!loaded.ok()) return Fail(code, loaded.status().message());
-  Decoder& dec = *loaded->decoder;
-  const uint32_t V = dec.config().n_vocab;
+  smallthinker::Context& dec = *loaded->context;
+  const uint32_t V = dec.n_vocab();
   const uint32_t n_ctx = dec.n_ctx();
 
   std::vector<int32_t> tokens;
@@ -114,9 +114,9 @@ int Run(const Args& a) {
     if (!in) return Fail(kExitIo, fmt::format("cannot read '{}'", a.file));
     std::stringstream ss;
     ss << in.rdbuf();
-    auto tok = Tokenizer::FromGguf(loaded->model->file());
-    if (!tok.ok()) return Fail(kExitModel, tok.status().message());
-    tokens = tok->Encode(ss.str(), tok->add_bos(), /*parse_special=*/false);
+    if (!loaded->model->has_tokenizer()) return Fail(kExitModel, loaded->model->tokenizer_error().message());
+    const smallthinker::Tokenizer& tok = loaded->model->tokenizer();
+    tokens = tok.Encode(ss.str(), tok.add_bos(), /*parse_special=*/false);
     n_chunk = tokens.size() / n_ctx;
     if (a.chunks >= 0) n_chunk = std::min<uint64_t>(n_chunk, static_cast<uint64_t>(a.chunks));
     if (n_chunk == 0) {
@@ -146,7 +146,7 @@ int Run(const Args& a) {
   for (uint64_t c = 0; c < n_chunk; ++c) {
     std::span<const int32_t> chunk(tokens.data() + c * n_ctx, n_ctx);
     logits.clear();
-    auto r = dec.Prefill(chunk, 0, &logits);
+    auto r = dec.Prefill(0, chunk, 0, &logits);
     if (!r.ok()) return Fail(kExitError, r.status().message());
     for (uint32_t j = first; j + 1 < n_ctx; ++j) {
       LogSoftmax(logits.data() + static_cast<size_t>(j) * V, V, &lp);
