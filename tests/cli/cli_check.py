@@ -428,9 +428,43 @@ class BatchTest(CliCase):
         _, one = self.summary("-p", "Second", "-n", "5", "-s", "11")
         self.assertEqual(res[1]["text"], one["text"])  # each line from a fresh context and the same seed
         _, j = self.summary("--batch-file", path, "--batch-output", out, "-n", "5", "-s", "11")
-        self.assertEqual(j["batch"], {"ok": 2, "failed": 0, "interrupted": False})
+        self.assertEqual({k: j["batch"][k] for k in ("ok", "failed", "interrupted", "parallel")},
+                         {"ok": 2, "failed": 0, "interrupted": False, "parallel": 1})
         self.assertEqual(j["mode"], "batch")
         self.assertEqual(j["timings"]["predicted_n"], res[0]["generated_tokens"] + res[1]["generated_tokens"])
+
+    def test_parallel_answers_are_those_of_one_at_a_time(self):
+        # Continuous batching: 3 requests in flight over 11 lines of different lengths and limits,
+        # a bad line among them; sampled (temperature 0.8, one seed), so any cross-talk between
+        # the sequences of a batch would change the text.
+        lines = []
+        for i in range(11):
+            if i == 4:
+                lines.append('{"id": "bad", "prompt": 7}')
+            else:
+                lines.append(json.dumps({"id": i, "prompt": "word " * (1 + 3 * i) + f"number {i}",
+                                         "n_predict": 4 + (i * 5) % 13}))
+        path = self.write_batch("parallel.txt", lines)
+        runs = {}
+        for np_ in ("1", "3"):
+            r = self.run_cli("--batch-file", path, "-np", np_, "--temp", "0.8", "-s", "5", "-ub", "16")
+            self.assertEqual(r.returncode, EXIT_ERROR, r.err)  # the bad line
+            runs[np_] = [json.loads(line) for line in r.stdout.decode().splitlines()]
+            self.assertIn(f"{np_} in parallel", r.err)
+        self.assertEqual([o["line"] for o in runs["3"]], list(range(1, 12)))  # input order
+        self.assertIn("error", runs["3"][4])
+        for a, b in zip(runs["1"], runs["3"]):
+            self.assertEqual(a.get("text"), b.get("text"))
+            self.assertEqual(a.get("generated_tokens"), b.get("generated_tokens"))
+        self.assertTrue(any(o.get("generated_tokens", 0) > 0 for o in runs["3"]))
+        # One line alone, as a one-shot run, gives the same text.
+        _, one = self.summary("-p", "word " * 4 + "number 1", "-n", str(4 + 5 % 13), "--temp", "0.8", "-s", "5")
+        self.assertEqual(runs["3"][1]["text"], one["text"])
+
+    def test_parallel_needs_a_batch_file(self):
+        self.assert_one_error(self.run_cli("-p", "x", "--parallel", "2"), EXIT_USAGE, "--parallel needs --batch-file")
+        path = self.write_batch("np.txt", ["x"])
+        self.assert_one_error(self.run_cli("--batch-file", path, "--parallel", "0"), EXIT_USAGE, "--parallel")
 
     def test_bad_lines(self):
         path = self.write_batch("bad.txt", [

@@ -88,6 +88,10 @@ void AddModeOptions(CLI::App& app, CliArgs& a) {
       ->type_name("FILE")->group(g);
   app.add_option("--batch-output", a.batch_output, "write the batch results (JSONL) to FILE instead of stdout")
       ->type_name("FILE")->group(g);
+  app.add_option("--parallel", a.run.n_seq,
+                 "(also -np) batch: requests decoded together, one forward pass for all (continuous batching; "
+                 "-c is per request)")
+      ->capture_default_str()->check(CLI::Range(1, 256))->group(g);
   app.add_option("--json", a.json_path, "write a JSON summary (timings, tokens, memory, settings) to FILE; - = stderr")
       ->type_name("FILE")->group(g);
 }
@@ -170,6 +174,8 @@ Status CheckCliArgs(const CliArgs& a) {
     if (a.conversation || a.single_turn) return conflict("--batch-file", "-cnv/-st", "a batch is not a chat");
   } else if (!a.batch_output.empty()) {
     return InvalidArgument("--batch-output needs --batch-file");
+  } else if (a.run.n_seq > 1) {
+    return InvalidArgument("--parallel needs --batch-file (chat and one-shot runs have one sequence)");
   }
   if (a.conversation && a.no_conversation) return conflict("-cnv", "-no-cnv", "give one of them");
   if (a.single_turn && a.no_conversation) return conflict("-st", "-no-cnv", "-st is a chat of one turn");

@@ -83,19 +83,24 @@ Status Generator::Evaluate(std::span<const int32_t> tokens, uint32_t pos0) {
   return result;
 }
 
-std::span<const float> Generator::SamplingLogits(bool ignore_eos) {
-  const size_t V = context_.n_vocab();
-  if (biases_.empty() && !ignore_eos) return {logits_, V};
-  work_.assign(logits_, logits_ + V);
-  for (const LogitBias& b : biases_) {
-    if (b.token >= 0 && static_cast<size_t>(b.token) < V) work_[b.token] += b.bias;
+std::span<const float> BiasedLogits(std::span<const float> logits, const std::vector<LogitBias>& biases,
+                                    bool ignore_eos, const Tokenizer& tokenizer, std::vector<float>* work) {
+  const size_t V = logits.size();
+  if (biases.empty() && !ignore_eos) return logits;
+  work->assign(logits.begin(), logits.end());
+  for (const LogitBias& b : biases) {
+    if (b.token >= 0 && static_cast<size_t>(b.token) < V) (*work)[b.token] += b.bias;
   }
   if (ignore_eos) {
-    for (int32_t id : tokenizer_.end_of_generation_ids()) {
-      if (id >= 0 && static_cast<size_t>(id) < V) work_[id] = -std::numeric_limits<float>::infinity();
+    for (int32_t id : tokenizer.end_of_generation_ids()) {
+      if (id >= 0 && static_cast<size_t>(id) < V) (*work)[id] = -std::numeric_limits<float>::infinity();
     }
   }
-  return work_;
+  return *work;
+}
+
+std::span<const float> Generator::SamplingLogits(bool ignore_eos) {
+  return BiasedLogits({logits_, context_.n_vocab()}, biases_, ignore_eos, tokenizer_, &work_);
 }
 
 Result<Generation> Generator::Generate(const GenerateOptions& o, const std::function<void(const std::string&)>& on_text) {

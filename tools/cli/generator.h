@@ -29,6 +29,11 @@ enum class StopReason {
 // "eog", "length", "context", "interrupted" (the batch results' stop_reason).
 const char* StopReasonName(StopReason r);
 
+// The logits to sample from: `logits`, or a copy in *work with the --logit-bias biases added and
+// (ignore_eos) the end-of-generation tokens at -inf.
+std::span<const float> BiasedLogits(std::span<const float> logits, const std::vector<LogitBias>& biases,
+                                    bool ignore_eos, const Tokenizer& tokenizer, std::vector<float>* work);
+
 struct GenerateOptions {
   int32_t n_predict = -1;       // -1: until end of generation or a full context
   bool ignore_eos = false;      // end-of-generation tokens get -inf (never sampled)
