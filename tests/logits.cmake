@@ -24,6 +24,10 @@ foreach(variant a b c)
 endforeach()
 # The default F16 KV cache against a reference that rounds K and V to f16 the same way.
 st_logits_test(logits_a_f32_kv_f16 --variant a --type f32 --kv-type f16 --emulate)
+# The Q8_0 KV cache (-ctk/-ctv q8_0) against a reference that rounds keys, values and the scoring
+# queries to Q8_0 the same way (head dims of 32: Q8_0 blocks never cross heads).
+st_logits_test(logits_c_q8_0_kv_q8_0 --variant c --type q8_0 --kv-type q8_0 --emulate --gen-args "--head-dim 32")
+st_logits_test(logits_b_q4_0_kv_q8_0 --variant b --type q4_0 --kv-type q8_0 --emulate --gen-args "--head-dim 32")
 # --router-gating forces the gating function whatever the file says.
 st_logits_test(logits_b_f32_force_sigmoid --variant b --type f32 --router-gating sigmoid)
 # One thread and two threads must give the same answer as the reference (and each other).

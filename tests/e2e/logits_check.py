@@ -63,7 +63,7 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--type", required=True)
     ap.add_argument("--variant", required=True, choices=sorted(VARIANTS))
-    ap.add_argument("--kv-type", default="f32", choices=["f16", "f32"])
+    ap.add_argument("--kv-type", default="f32", choices=["f16", "f32", "q8_0"])
     ap.add_argument("--emulate", action="store_true", help="compare against the reference emulating engine numerics")
     ap.add_argument("--router-gating", default="auto")
     ap.add_argument("--preset", default="tiny")

@@ -6,7 +6,7 @@ a whole token sequence (teacher forcing: position p sees tokens 0..p) and return
 every position, [n_tokens, V]. It shares no code with the C++ engine.
 
     /usr/bin/python3 tools/reference/st_reference.py -m MODEL.gguf --token-ids 1,2,3 -o logits.npy \
-        [--emulate-engine] [--kv-type f16|f32] [--router-gating auto|softmax|sigmoid]
+        [--emulate-engine] [--kv-type f16|f32|q8_0] [--router-gating auto|softmax|sigmoid]
 
 Dimensions (spec §1):
     n   tokens in the sequence          E   hidden size (embedding_length)
@@ -236,8 +236,8 @@ class Numerics:
         self.emulate = emulate
         # KV type: exact float64 unless asked; emulation defaults to f16.
         self.kv_type = kv_type if kv_type is not None else ("f16" if emulate else "f64")
-        if self.kv_type not in ("f16", "f32", "f64"):
-            raise ValueError(f"kv type {self.kv_type!r}: expected f16, f32 or f64")
+        if self.kv_type not in ("f16", "f32", "f64", "q8_0"):
+            raise ValueError(f"kv type {self.kv_type!r}: expected f16, f32, q8_0 or f64")
 
     def linear(self, w, w_type, x):
         """y = W · x for each row of x: x [n, in], w [out, in] -> [n, out].
@@ -253,7 +253,17 @@ class Numerics:
             return a.astype(np.float16).astype(np.float64)
         if self.kv_type == "f32":
             return a.astype(np.float32).astype(np.float64)
+        if self.kv_type == "q8_0":
+            # Q8_0 blocks of 32 along each head (the engine quantizes whole K/V rows; with head
+            # dims that are multiples of 32 the blocks are the same).
+            return quants.q8_0_roundtrip(a.astype(np.float32))
         return a
+
+    def query(self, q):
+        """A query as the score kernel sees it: a Q8_0 key cache scores Q8_0-rounded queries."""
+        if self.kv_type == "q8_0":
+            return quants.q8_0_roundtrip(q.astype(np.float32))
+        return q
 
 
 # ---- the blocks of the forward pass (spec §4) ------------------------------------------------
@@ -309,6 +319,7 @@ def attention(model, num, L, il, x):
         q = rope_neox(q, pos, c.rope_theta)
         k = rope_neox(k, pos, c.rope_theta)
     k, v = num.to_cache(k), num.to_cache(v)            # what the KV cache holds
+    q = num.query(q)
 
     p1, p0 = pos[:, None], pos[None, :]                # query, key
     visible = p0 <= p1
@@ -418,7 +429,7 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True, help="output .npy file")
     ap.add_argument("--emulate-engine", action="store_true",
                     help="round Q4_0/Q8_0 matmul inputs to Q8_0 and the KV cache to --kv-type")
-    ap.add_argument("--kv-type", choices=("f16", "f32"), default=None,
+    ap.add_argument("--kv-type", choices=("f16", "f32", "q8_0"), default=None,
                     help="KV cache element type (default: f16 with --emulate-engine, else exact)")
     ap.add_argument("--router-gating", choices=("auto", "softmax", "sigmoid"), default="auto",
                     help="override the expert_gating_func key (auto: 1 softmax, 2 sigmoid, "
