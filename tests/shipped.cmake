@@ -14,3 +14,10 @@ if(ST_SHIPPED_PYTHON AND EXISTS ${ST_SHIPPED_MODEL})
             --corpus ${CMAKE_SOURCE_DIR}/../shared/data/corpus/tinystories-subset-Arnoochka.txt)
   set_tests_properties(shipped_story PROPERTIES LABELS "e2e;cli" TIMEOUT 300)
 endif()
+
+# The README's API example: two prompts continued together on the shipped model.
+if(EXISTS ${ST_SHIPPED_MODEL})
+  add_test(NAME api_example COMMAND smallthinker-example -m ${ST_SHIPPED_MODEL} "once upon a time" "the little dog")
+  set_tests_properties(api_example PROPERTIES LABELS "cli" TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "once upon a time[^\n]+\n---\nthe little dog[^\n]+")
+endif()

@@ -93,3 +93,10 @@ class Sampler {
 };
 
 }  // namespace st
+
+// The public API's spelling (include/smallthinker/context.h).
+namespace smallthinker {
+using st::kRandomSeed;
+using st::Sampler;
+using st::SamplerParams;
+}  // namespace smallthinker
