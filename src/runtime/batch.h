@@ -54,7 +54,8 @@ struct Decoder::Batch {
   std::vector<int32_t> used;
   std::vector<float> gate, up;       // [P][F] per pair (up: compact over active neurons when sparse)
   std::vector<float> coef;           // [P][F] down coefficients (compact when sparse, zero-filled when dense)
-  std::vector<std::vector<int32_t>> active;  // [P] active neuron ids of a sparse pair
+  std::vector<std::vector<int32_t>> active;  // [P] active neuron ids of a pair (an expert's only token)
+  std::vector<std::vector<int32_t>> expert_rows;  // [X] neurons active for any of an expert's few tokens
   std::vector<float> eout;           // [P][E] normal down layout: each pair's expert output
   std::vector<uint8_t> gathered;     // per expert: its tokens' activations, contiguous
 

@@ -7,10 +7,12 @@
 // rows run along E, so the whole matrix is read (a GEMM over a mostly-zero hidden vector).
 //
 // Work is grouped by expert, so each expert's rows are read once per step for all the tokens that
-// chose it: its gate rows as one GEMM over those tokens. An expert chosen by few tokens (decoding,
-// or several sequences decoding together) then computes each token's active up rows only
-// ("sparse"); one chosen by many (a prompt) computes all up rows as a GEMM and zeroes the inactive
-// ones ("dense"). Both give every active neuron the same bits, and the down step skips zero
+// chose it: its gate rows as one GEMM over those tokens. Then, by how many tokens chose it:
+//   one token (decoding):            that token's active up and down rows only ("single");
+//   a few (sequences decoding together): the union of their active rows, each row read once for
+//                                    all of them, inactive neurons with zero coefficients ("union");
+//   many (a prompt):                 every up row as a GEMM, inactive neurons zeroed ("dense").
+// Every kernel gives each token's active neurons the same bits, and the down step skips zero
 // coefficients, so a token's result does not depend on which path its experts took. Every token
 // adds its experts in ascending expert id.
 #include <algorithm>
@@ -24,8 +26,9 @@
 namespace st {
 namespace {
 
-// Experts chosen by at most this many tokens of a batch compute only their tokens' active up rows
-// (about 30% of the rows each, so beyond 3 tokens reading all rows once is cheaper).
+// Experts chosen by at most this many tokens take the union path: about 30% of an expert's rows are
+// active per token, so the union of 3 tokens' rows is about 2/3 of them, and from 4 on reading
+// every row with one GEMM is as cheap.
 constexpr int64_t kSparseMaxTokens = 3;
 
 // Down coefficients of one pair over its F neurons: cf[n] = wj * (g[n] * up[n]) (transposed layout;
@@ -48,10 +51,12 @@ int64_t DenseCoefficients(const float* g, const float* up, float wj, int64_t F, 
   return on;
 }
 
+enum class Path : uint8_t { kSingle, kUnion, kDense };
+
 // A run of work items of one ParallelFor that spans several experts or pairs.
 struct Segment {
-  int32_t index;  // the expert (dense) or the pair (sparse)
-  bool dense;
+  int32_t index;  // the pair (single) or the expert (union, dense)
+  Path path;
   int64_t begin;  // first item of the segment in the flat item space
 };
 
@@ -142,42 +147,80 @@ Status Decoder::MoeFfn(uint32_t il) {
   });
   for (int32_t e : used) stats_.weight_bytes += ew[e].gate.bytes();
 
-  // 2. up: a sparse expert's active neurons per pair (compact), a dense expert's every row  [P][F]
+  // 2. up rows: a single pair's active neurons (compact), a union expert's union of its pairs'
+  //    active neurons (compact, the same rows for each pair), a dense expert's every row   [P][F]
+  auto path_of = [&](int32_t e) {
+    const int64_t np = pairs_of(e);
+    return np == 1 ? Path::kSingle : np <= kSparseMaxTokens ? Path::kUnion : Path::kDense;
+  };
+  auto active_rows = [&](const float* g, std::vector<int32_t>* act) {
+    for (int64_t n = 0; n < F; ++n) {
+      // Dense baseline: every neuron takes part (an inactive one with a zero coefficient).
+      if (g[n] > 0.0f || dense_experts_) act->push_back(static_cast<int32_t>(n));
+    }
+  };
   std::vector<Segment> segs;
   int64_t n_up = 0;
+  b.expert_rows.resize(c.n_expert);
   for (int32_t e : used) {
-    const int64_t np = pairs_of(e);
-    if (np > kSparseMaxTokens) {
-      segs.push_back({e, true, n_up});
-      n_up += F;
-      stats_.weight_bytes += ew[e].up.bytes();
-      continue;
-    }
-    for (int64_t p = b.pair_start[e]; p < b.pair_start[e] + np; ++p) {
-      std::vector<int32_t>& act = b.active[p];
-      act.clear();
-      const float* g = b.gate.data() + p * F;
-      for (int64_t n = 0; n < F; ++n) {
-        // Dense baseline: every neuron takes part (an inactive one with a zero coefficient).
-        if (g[n] > 0.0f || dense_experts_) act.push_back(static_cast<int32_t>(n));
+    const int64_t p0 = b.pair_start[e], np = pairs_of(e);
+    switch (path_of(e)) {
+      case Path::kDense:
+        segs.push_back({e, Path::kDense, n_up});
+        n_up += F;
+        stats_.weight_bytes += ew[e].up.bytes();
+        break;
+      case Path::kSingle: {
+        std::vector<int32_t>& act = b.active[p0];
+        act.clear();
+        active_rows(b.gate.data() + p0 * F, &act);
+        segs.push_back({static_cast<int32_t>(p0), Path::kSingle, n_up});
+        n_up += static_cast<int64_t>(act.size());
+        stats_.weight_bytes += act.size() * ew[e].up.row_bytes;
+        break;
       }
-      segs.push_back({static_cast<int32_t>(p), false, n_up});
-      n_up += static_cast<int64_t>(act.size());
-      stats_.weight_bytes += act.size() * ew[e].up.row_bytes;
+      case Path::kUnion: {
+        // Rows active for any of the expert's pairs, ascending.
+        std::vector<int32_t>& rows = b.expert_rows[e];
+        rows.clear();
+        for (int64_t n = 0; n < F; ++n) {
+          bool any = dense_experts_;
+          for (int64_t p = p0; p < p0 + np; ++p) any |= b.gate[p * F + n] > 0.0f;
+          if (any) rows.push_back(static_cast<int32_t>(n));
+        }
+        segs.push_back({e, Path::kUnion, n_up});
+        n_up += static_cast<int64_t>(rows.size());
+        stats_.weight_bytes += rows.size() * ew[e].up.row_bytes;
+        break;
+      }
     }
   }
   const uint64_t up_bytes = static_cast<uint64_t>(n_up) * ew[used[0]].up.row_bytes;
   pool_->ParallelFor(n_up, StreamGrain(n_up, *pool_, up_bytes), [&](int64_t lo, int64_t hi) {
     ForSegments(segs, n_up, lo, hi, [&](const Segment& s, int64_t off, int64_t n) {
-      if (s.dense) {
-        const int32_t e = s.index;
-        uk.gemm(ew[e].up.Row(off), ew[e].up.row_bytes, n, E, act_up[e], ustride, pairs_of(e),
-                b.up.data() + b.pair_start[e] * F + off, F);
-      } else {
-        const int64_t p = s.index;
-        const int32_t e = b.pair_expert[p];
-        uk.gemv_indexed(ew[e].up.data, ew[e].up.row_bytes, b.active[p].data() + off, n, E,
-                        u_up + b.pair_token[p] * ustride, b.up.data() + p * F + off);
+      switch (s.path) {
+        case Path::kDense: {
+          const int32_t e = s.index;
+          uk.gemm(ew[e].up.Row(off), ew[e].up.row_bytes, n, E, act_up[e], ustride, pairs_of(e),
+                  b.up.data() + b.pair_start[e] * F + off, F);
+          break;
+        }
+        case Path::kSingle: {
+          const int64_t p = s.index;
+          const int32_t e = b.pair_expert[p];
+          uk.gemv_indexed(ew[e].up.data, ew[e].up.row_bytes, b.active[p].data() + off, n, E,
+                          u_up + b.pair_token[p] * ustride, b.up.data() + p * F + off);
+          break;
+        }
+        case Path::kUnion: {  // each union row once for all the expert's tokens
+          const int32_t e = s.index;
+          const std::vector<int32_t>& rows = b.expert_rows[e];
+          for (int64_t u = off; u < off + n; ++u) {
+            uk.gemm(ew[e].up.Row(rows[u]), ew[e].up.row_bytes, 1, E, act_up[e], ustride, pairs_of(e),
+                    b.up.data() + b.pair_start[e] * F + u, F);
+          }
+          break;
+        }
       }
     });
   });
@@ -187,26 +230,29 @@ Status Decoder::MoeFfn(uint32_t il) {
   const int64_t P = T * kk;
   stats_.expert_neurons += static_cast<uint64_t>(P * F);
   for (int32_t e : used) {
+    const Path path = path_of(e);
     for (int64_t p = b.pair_start[e]; p < b.pair_start[e + 1]; ++p) {
       const float* g = b.gate.data() + p * F;
       const float* up = b.up.data() + p * F;
       float* cf = b.coef.data() + p * F;
       const float wj = transposed ? slot_weight(p) : 1.0f;
-      if (pairs_of(e) > kSparseMaxTokens) {
+      if (path == Path::kDense) {
         stats_.expert_neurons_active += transposed ? DenseCoefficients<true>(g, up, wj, F, cf)
                                                    : DenseCoefficients<false>(g, up, wj, F, cf);
         continue;
       }
-      const std::vector<int32_t>& act = b.active[p];
+      // Compact over the pair's rows (single) or the expert's union (a zero where this pair's
+      // neuron is inactive).
+      const std::vector<int32_t>& rows = path == Path::kSingle ? b.active[p] : b.expert_rows[e];
       if (!transposed) std::fill(cf, cf + F, 0.0f);  // the dense hidden vector of the normal layout
       int64_t on = 0;
-      for (size_t i = 0; i < act.size(); ++i) {
-        const float gv = g[act[i]];
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const float gv = g[rows[i]];
         on += gv > 0.0f;
         if (transposed) {
           cf[i] = gv > 0.0f ? wj * (gv * up[i]) : 0.0f;
         } else if (gv > 0.0f) {
-          cf[act[i]] = gv * up[i];
+          cf[rows[i]] = gv * up[i];
         }
       }
       stats_.expert_neurons_active += on;
@@ -221,8 +267,11 @@ Status Decoder::MoeFfn(uint32_t il) {
     std::fill(b.moe.begin(), b.moe.begin() + T * E, 0.0f);
     uint64_t down_bytes = 0;
     for (const Segment& s : segs) {
-      const int32_t e = s.dense ? s.index : b.pair_expert[s.index];
-      down_bytes += s.dense ? ew[e].down.bytes() : b.active[s.index].size() * ew[e].down.row_bytes;
+      switch (s.path) {
+        case Path::kDense: down_bytes += ew[s.index].down.bytes(); break;
+        case Path::kSingle: down_bytes += b.active[s.index].size() * ew[b.pair_expert[s.index]].down.row_bytes; break;
+        case Path::kUnion: down_bytes += b.expert_rows[s.index].size() * ew[s.index].down.row_bytes; break;
+      }
     }
     stats_.weight_bytes += down_bytes;
     const int64_t bsz = TraitsOf(ew[used[0]].down.type).block_size, blocks = E / bsz;
@@ -233,15 +282,19 @@ Status Decoder::MoeFfn(uint32_t il) {
         const WeightMatrix& d = ew[e].down;
         const uint8_t* w = d.data + RowBytes(d.type, c0);
         const int64_t p0 = b.pair_start[e], np = pairs_of(e);
-        if (np > kSparseMaxTokens) {
-          for (int64_t q = 0; q < np; ++q) y[q] = b.moe.data() + b.pair_token[p0 + q] * E + c0;
-          dk.axpy_multi(w, d.row_bytes, nullptr, F, b.coef.data() + p0 * F, F, np, n, y.data());
-          continue;
-        }
-        for (int64_t p = p0; p < p0 + np; ++p) {
-          float* yp = b.moe.data() + b.pair_token[p] * E + c0;
-          dk.axpy_multi(w, d.row_bytes, b.active[p].data(), static_cast<int64_t>(b.active[p].size()),
-                        b.coef.data() + p * F, F, 1, n, &yp);
+        for (int64_t q = 0; q < np; ++q) y[q] = b.moe.data() + b.pair_token[p0 + q] * E + c0;
+        switch (path_of(e)) {
+          case Path::kDense:
+            dk.axpy_multi(w, d.row_bytes, nullptr, F, b.coef.data() + p0 * F, F, np, n, y.data());
+            break;
+          case Path::kSingle:
+            dk.axpy_multi(w, d.row_bytes, b.active[p0].data(), static_cast<int64_t>(b.active[p0].size()),
+                          b.coef.data() + p0 * F, F, 1, n, y.data());
+            break;
+          case Path::kUnion:
+            dk.axpy_multi(w, d.row_bytes, b.expert_rows[e].data(), static_cast<int64_t>(b.expert_rows[e].size()),
+                          b.coef.data() + p0 * F, F, np, n, y.data());
+            break;
         }
       }
     });
