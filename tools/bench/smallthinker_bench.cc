@@ -37,6 +37,7 @@ struct Args {
   std::string prompts = "512";
   std::string gens = "128";
   std::string depths = "0";
+  std::string parallels = "1";
   bool ctx_given = false;  // -c on the command line; otherwise n_ctx grows to fit depth + test
   std::string threads;  // "" = the run options' thread count
   int reps = 5;
@@ -69,7 +70,7 @@ struct RepResult {
 struct TestResult {
   std::string test;  // "pp512" / "tg128" / "tg128 @ d4096"
   int threads = 0;
-  int n_prompt = 0, n_gen = 0, n_depth = 0;
+  int n_prompt = 0, n_gen = 0, n_depth = 0, n_par = 1;
   std::vector<RepResult> reps;
   uint64_t logits_hash = 0;
 };
@@ -104,14 +105,21 @@ uint64_t HashLogits(const float* p, size_t n) {
 // One repetition of a test; returns the final logits' hash through *hash. With depth > 0, first
 // evaluates `depth` random prompt tokens from position 0 (untimed, not counted in the statistics)
 // and then runs the test at positions depth...
-Result<RepResult> RunRep(smallthinker::Context& d, bool prompt, bool greedy, int n, int depth, uint64_t seed, uint64_t* hash) {
+// n_par > 1 (generation only): n_par sequences, each with its own depth, decode together, one
+// batch of n_par tokens per step (llama-batched-bench's -npl); tokens counts all of them.
+Result<RepResult> RunRep(smallthinker::Context& d, bool prompt, bool greedy, int n, int depth, uint64_t seed, uint64_t* hash,
+                         int n_par = 1) {
   const uint32_t V = d.n_vocab();
   std::mt19937_64 rng(seed);
+  const uint32_t P = static_cast<uint32_t>(std::max(1, n_par));
+  for (uint32_t q = 0; q < P; ++q) ST_RETURN_IF_ERROR(d.Truncate(q, 0));  // every repetition from empty sequences
   if (depth > 0) {
-    std::mt19937_64 drng(seed ^ 0x9e3779b97f4a7c15ull);
-    std::vector<int32_t> ctx(static_cast<size_t>(depth));
-    for (int32_t& t : ctx) t = static_cast<int32_t>(drng() % V);
-    ST_RETURN_IF_ERROR(d.Prefill(0, ctx, 0).status());
+    for (uint32_t q = 0; q < P; ++q) {
+      std::mt19937_64 drng((seed + q) ^ 0x9e3779b97f4a7c15ull);
+      std::vector<int32_t> ctx(static_cast<size_t>(depth));
+      for (int32_t& t : ctx) t = static_cast<int32_t>(drng() % V);
+      ST_RETURN_IF_ERROR(d.Prefill(q, ctx, 0).status());
+    }
   }
   const uint32_t pos0 = static_cast<uint32_t>(depth);
   RepResult r;
@@ -124,17 +132,20 @@ Result<RepResult> RunRep(smallthinker::Context& d, bool prompt, bool greedy, int
     ST_ASSIGN_OR_RETURN(std::span<const float> l, d.Prefill(0, toks, pos0));
     logits = l.data();
   } else {
-    int32_t tok = static_cast<int32_t>(rng() % V);
+    std::vector<smallthinker::Token> batch(P);
+    for (uint32_t q = 0; q < P; ++q) batch[q] = {static_cast<int32_t>(rng() % V), pos0, q, smallthinker::Output::kLogits};
     for (int i = 0; i < n; ++i) {
-      const smallthinker::Token t{tok, pos0 + static_cast<uint32_t>(i), 0, smallthinker::Output::kLogits};
-      ST_RETURN_IF_ERROR(d.Decode(std::span(&t, 1)));
+      ST_RETURN_IF_ERROR(d.Decode(batch));
+      for (uint32_t q = 0; q < P; ++q) {
+        const float* lq = d.Logits(q).data();
+        batch[q].id = greedy ? static_cast<int32_t>(std::max_element(lq, lq + V) - lq) : static_cast<int32_t>(rng() % V);
+        ++batch[q].pos;
+      }
       logits = d.Logits(0).data();
-      tok = greedy ? static_cast<int32_t>(std::max_element(logits, logits + V) - logits)
-                   : static_cast<int32_t>(rng() % V);
     }
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.tokens = static_cast<uint64_t>(n);
+  r.tokens = static_cast<uint64_t>(n) * (prompt ? 1 : P);
   r.stats = Delta(s0, d.stats());
   *hash = HashLogits(logits, V);
   return r;
@@ -187,6 +198,14 @@ Summary Summarize(const TestResult& t) {
 
 int Run(Args a) {
   std::vector<int> prompts = ParseList(a.prompts), gens = ParseList(a.gens), depths = ParseList(a.depths);
+  std::vector<int> parallels = ParseList(a.parallels);
+  if (parallels.empty()) parallels.push_back(1);
+  for (int v : parallels) {
+    if (v < 1 || v > 256) {
+      std::fprintf(stderr, "error: --n-parallel: %d sequences is outside 1..256\n", v);
+      return kExitUsage;
+    }
+  }
   if (depths.empty()) depths.push_back(0);
   for (int v : depths) {
     if (v < 0) {
@@ -221,6 +240,7 @@ int Run(Args a) {
   for (int threads : thread_counts) {
     RunOptions ro = a.run;
     ro.n_threads = threads;
+    ro.n_seq = static_cast<uint32_t>(*std::max_element(parallels.begin(), parallels.end()));
     int code = kExitError;
     auto loaded = LoadForRun(ro, &code);
     if (!loaded.ok()) {
@@ -233,26 +253,28 @@ int Run(Args a) {
     isa = d.kernels_name();
     mode = d.offloaded() ? "offloaded" : "in memory";
     head = d.predicted_head() ? "predicted" : "exact";
-    auto run_test = [&](bool prompt, int n, int depth) -> int {
+    auto run_test = [&](bool prompt, int n, int depth, int n_par) -> int {
       if (n <= 0) return kExitOk;
       TestResult t;
       t.test = fmt::format("{}{}", prompt ? "pp" : "tg", n);
+      if (n_par > 1) t.test += fmt::format(" x{}", n_par);
       if (depth > 0) t.test += fmt::format(" @ d{}", depth);
       t.threads = threads;
       t.n_prompt = prompt ? n : 0;
       t.n_gen = prompt ? 0 : n;
       t.n_depth = depth;
+      t.n_par = n_par;
       uint64_t hash = 0;
       if (!a.no_warmup) {
         // Warm-up at position 0 (as llama-bench: its warm-up does not fill the depth either).
-        auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 0, 12345, &hash);
+        auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 0, 12345, &hash, n_par);
         if (!w.ok()) {
           std::fprintf(stderr, "error: %s\n", w.status().message().c_str());
           return kExitError;
         }
       }
       for (int r = 0; r < a.reps; ++r) {
-        auto rep = RunRep(d, prompt, a.tg_greedy, n, depth, 1000 + r, &hash);
+        auto rep = RunRep(d, prompt, a.tg_greedy, n, depth, 1000 + r, &hash, n_par);
         if (!rep.ok()) {
           std::fprintf(stderr, "error: %s\n", rep.status().message().c_str());
           return kExitError;
@@ -267,12 +289,14 @@ int Run(Args a) {
     // llama-bench's order: each prompt test at every depth, then each generation test at every depth.
     for (int n : prompts) {
       for (int depth : depths) {
-        if (int c = run_test(true, n, depth); c != kExitOk) return c;
+        if (int c = run_test(true, n, depth, 1); c != kExitOk) return c;
       }
     }
     for (int n : gens) {
       for (int depth : depths) {
-        if (int c = run_test(false, n, depth); c != kExitOk) return c;
+        for (int n_par : parallels) {
+          if (int c = run_test(false, n, depth, n_par); c != kExitOk) return c;
+        }
       }
     }
     std::fprintf(stderr, "%s", FormatMemoryReport(MakeMemoryReport(d, d.stats().tokens)).c_str());
@@ -296,6 +320,7 @@ int Run(Args a) {
       r["n_prompt"] = t.n_prompt;
       r["n_gen"] = t.n_gen;
       r["n_depth"] = t.n_depth;
+      r["n_parallel"] = t.n_par;
       r["threads"] = t.threads;
       r["repetitions"] = t.reps.size();
       r["tokens_per_second_median"] = s.tps_median;
@@ -352,6 +377,9 @@ int main(int argc, char** argv) {
                  "KV depths, comma-separated: before each repetition D random tokens are evaluated untimed and the "
                  "test runs at positions D.. (llama-bench's -d; -c grows to fit unless given)")
       ->capture_default_str();
+  app.add_option("--n-parallel", a.parallels,
+                 "tgN only: sequences decoding together, comma-separated (llama-batched-bench's -npl); "
+                 "t/s counts every sequence's tokens")->capture_default_str();
   app.add_option("--threads-list", a.threads, "thread counts to test, comma-separated (default: -t)");
   app.add_option("-r,--repetitions", a.reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("-o,--output", a.output, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
