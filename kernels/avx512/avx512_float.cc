@@ -48,10 +48,19 @@ struct FloatTiles {
         for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
       }
     }
+    if constexpr (R == 4 && T == 4) {
+      // All sixteen sums at once (the same bits as HsumPs512 each): lanes 4t..4t+3 are rows 0..3
+      // of activation t.
+      alignas(64) float sums[16];
+      _mm512_store_ps(sums, Hsum16Ps512(&acc[0][0]));
+#pragma GCC unroll 4
+      for (int t = 0; t < 4; ++t) _mm_storeu_ps(out + t * out_stride, _mm_load_ps(sums + 4 * t));
+    } else {
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
+      for (int r = 0; r < R; ++r)
 #pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) out[t * out_stride + r] = HsumPs512(acc[r][t]);
+        for (int t = 0; t < T; ++t) out[t * out_stride + r] = HsumPs512(acc[r][t]);
+    }
   }
 };
 

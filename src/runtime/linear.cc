@@ -4,69 +4,6 @@
 
 namespace st {
 
-const void* Activation::As(GgmlType act_type) {
-  if (act_type == GgmlType::kF32) return x_;
-  if (act_type == GgmlType::kQ8_0 || act_type == GgmlType::kQ8_K) {
-    std::vector<uint8_t>& buf = act_type == GgmlType::kQ8_0 ? q8_0_ : q8_k_;
-    if (buf.empty()) {
-      buf.resize(ActivationBytes(act_type, n_));
-      QuantizeActivation(kernels_, act_type, x_, n_, buf.data());
-    }
-    return buf.data();
-  }
-  ST_CHECK(false && "unsupported activation type");
-  return nullptr;
-}
-
-void MatVecRows(const KernelTable& kernels, const WeightMatrix& w, Activation& x, int64_t row_begin, int64_t row_end,
-                float* out) {
-  const WeightKernels& k = kernels.weights[static_cast<int>(w.type)];
-  const void* act = x.As(k.act_type);
-  k.gemv(w.Row(row_begin), w.row_bytes, row_end - row_begin, w.cols, act, out + row_begin);
-}
-
-void MatVec(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w, Activation& x, float* out) {
-  MatVecStacked(kernels, pool, {&w}, x, out);
-}
-
-void MatVecStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
-                   Activation& x, float* out) {
-  struct Segment {
-    const WeightMatrix* w;
-    const WeightKernels* k;
-    const void* act;
-    int64_t begin;  // first row of this matrix in the stacked row space
-  };
-  Segment seg[4];
-  int n = 0;
-  int64_t rows = 0;
-  uint64_t bytes = 0;
-  ST_CHECK(ws.size() <= 4);
-  for (const WeightMatrix* w : ws) {
-    ST_CHECK(x.size() == w->cols);
-    const WeightKernels& k = kernels.weights[static_cast<int>(w->type)];
-    seg[n++] = {w, &k, x.As(k.act_type), rows};  // every conversion made before threads share x
-    rows += w->rows;
-    bytes += w->bytes();
-  }
-  auto run = [&](int64_t b, int64_t e) {
-    for (int i = 0; i < n; ++i) {
-      const int64_t lo = std::max(b, seg[i].begin), hi = std::min(e, seg[i].begin + seg[i].w->rows);
-      if (lo < hi) {
-        seg[i].k->gemv(seg[i].w->Row(lo - seg[i].begin), seg[i].w->row_bytes, hi - lo, seg[i].w->cols, seg[i].act,
-                       out + lo);
-      }
-    }
-  };
-  if (pool == nullptr || pool->size() == 1) {
-    run(0, rows);
-    return;
-  }
-  // One contiguous range of rows per thread: long sequential streams are what the hardware
-  // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
-  pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes), run);
-}
-
 const uint8_t* BatchActivation::As(GgmlType act_type, ThreadPool* pool) {
   if (act_type == GgmlType::kF32) return reinterpret_cast<const uint8_t*>(x_);
   ST_CHECK(act_type == GgmlType::kQ8_0 || act_type == GgmlType::kQ8_K);
@@ -124,7 +61,8 @@ void MatMulStacked(const KernelTable& kernels, ThreadPool* pool, std::initialize
     run(0, rows);
     return;
   }
-  // One contiguous range of rows per thread (see MatVecStacked).
+  // One contiguous range of rows per thread: long sequential streams are what the hardware
+  // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
   pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes * static_cast<uint64_t>(T)), run);
 }
 
