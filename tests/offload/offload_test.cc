@@ -161,6 +161,44 @@ TEST_F(OffloadDecodeTest, OffloadedLogitsAreBitIdentical) {
   }
 }
 
+// Several sequences in one batch, offloaded with caches too small for the batch's experts (the batch
+// is cut into pieces whose experts fit) and large enough for all of them: the logits of every token
+// equal the in-memory ones.
+TEST_F(OffloadDecodeTest, BatchesOfSequencesOffloadedAreBitIdentical) {
+  auto run = [&](uint64_t cache_experts) -> Result<std::vector<float>> {
+    DecoderOptions o;
+    o.n_ctx = 64;
+    o.n_threads = 2;
+    o.min_parallel_bytes = 0;
+    o.n_seq = 3;
+    o.batch_size = 32;
+    o.expert_cache_experts = cache_experts;
+    ST_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> d, Decoder::Create(*model_, o));
+    std::vector<float> all;
+    std::vector<BatchToken> batch;
+    for (uint32_t i = 0; i < 9; ++i) {  // three prompts of 9 tokens, interleaved
+      for (uint32_t q = 0; q < 3; ++q) batch.push_back({static_cast<int32_t>((i * 37 + q * 101 + 11) % 500), i, q, TokenOutput::kExact});
+    }
+    ST_RETURN_IF_ERROR(d->Forward(batch));
+    for (size_t i = 0; i < batch.size(); ++i) all.insert(all.end(), d->Logits(i), d->Logits(i) + model_->config().n_vocab);
+    for (uint32_t step = 0; step < 5; ++step) {  // then five decode steps of all three
+      std::vector<BatchToken> dec;
+      for (uint32_t q = 0; q < 3; ++q) dec.push_back({static_cast<int32_t>((step * 53 + q) % 500), 9 + step, q, TokenOutput::kLogits});
+      ST_RETURN_IF_ERROR(d->Forward(dec));
+      for (size_t i = 0; i < dec.size(); ++i) all.insert(all.end(), d->Logits(i), d->Logits(i) + model_->config().n_vocab);
+    }
+    EXPECT_EQ(d->experts().offloaded(), cache_experts > 0);
+    return all;
+  };
+  auto reference = run(0);
+  ASSERT_TRUE(reference.ok()) << reference.status().ToString();
+  for (uint64_t slots : {4u, 7u, 64u}) {  // 2k is the minimum; 7 holds one token's experts plus lookahead
+    auto got = run(slots);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_TRUE(*got == *reference) << slots << " cache slots";
+  }
+}
+
 TEST_F(OffloadDecodeTest, OnDemandLoadingGivesTheSameLogits) {
   DecoderOptions base;
   base.n_ctx = 64;
