@@ -43,6 +43,7 @@ void FillGaps(KernelTable* t, const KernelTable& scalar) {
   if (t->f32_to_f16 == nullptr) t->f32_to_f16 = scalar.f32_to_f16;
   if (t->dot_f32 == nullptr) t->dot_f32 = scalar.dot_f32;
   if (t->axpy_f32 == nullptr) t->axpy_f32 = scalar.axpy_f32;
+  if (t->softmax_f32 == nullptr) t->softmax_f32 = scalar.softmax_f32;
 }
 
 struct Tables {

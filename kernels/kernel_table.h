@@ -92,6 +92,10 @@ struct KernelTable {
   float (*dot_f32)(const float* x, const float* y, int64_t n) = nullptr;
   // y[0:n] += a * x[0:n] over f32.
   void (*axpy_f32)(const float* x, int64_t n, float a, float* y) = nullptr;
+  // Attention's softmax in place: x[i] = e_i / sum(e) with e_i = Exp(scale * x[i] - max), n >= 1,
+  // where Exp is a fixed polynomial (kernels/softmax.h) and the sum runs in 16 float lanes (term i
+  // in lane i % 16, ascending) added in double in lane order. Every table gives the same bits.
+  void (*softmax_f32)(float* x, int64_t n, float scale) = nullptr;
 };
 // For an F16 KV cache, weights[F16] already has what attention needs: gemv over the cached key rows
 // (row_bytes = the cache's row stride) gives all scores of a head, axpy_indexed with rows == nullptr

@@ -3,6 +3,7 @@
 // fixed-order horizontal sum, then the n % 8 tail elements with scalar fma in element order.
 #include "kernels/avx2/avx2_fill.h"
 #include "kernels/avx2/avx2_util.h"
+#include "kernels/softmax.h"
 
 namespace st {
 namespace {
@@ -155,9 +156,44 @@ void F32ToF16(const float* x, int64_t n, void* out) {
   }
 }
 
+struct Lane256 {
+  using V = __m256;
+  static V Set(float a) { return _mm256_set1_ps(a); }
+  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V Mul(V a, V b) { return _mm256_mul_ps(a, b); }
+  static V Max(V x, V c) { return _mm256_max_ps(x, c); }  // c where x is NaN, as ScalarLane
+  static V RoundEven(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V Pow2(V n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+  static V ZeroBelow(V x, V v) {
+    return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(softmax::kMinArg), _CMP_NLT_UQ), v);
+  }
+};
+
+// 16 elements as two 8-lane halves: lanes 0..7 and 8..15 of the specification.
+struct Block16x256 {
+  static void ExpAndSum(float* x, int64_t n, float mx, float* lanes) {
+    __m256 lo = _mm256_loadu_ps(lanes), hi = _mm256_loadu_ps(lanes + 8);
+    const __m256 m = _mm256_set1_ps(mx);
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m256 e0 = softmax::Exp<Lane256>(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
+      const __m256 e1 = softmax::Exp<Lane256>(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), m));
+      _mm256_storeu_ps(x + i, e0);
+      _mm256_storeu_ps(x + i + 8, e1);
+      lo = _mm256_add_ps(lo, e0);
+      hi = _mm256_add_ps(hi, e1);
+    }
+    _mm256_storeu_ps(lanes, lo);
+    _mm256_storeu_ps(lanes + 8, hi);
+  }
+};
+
 }  // namespace
 
 void FillAvx2Float(KernelTable* t) {
+  t->softmax_f32 = softmax::Softmax<Block16x256>;
   FillFloat<F32Load>(&t->weights[static_cast<int>(GgmlType::kF32)]);
   FillFloat<F16Load>(&t->weights[static_cast<int>(GgmlType::kF16)]);
   FillFloat<BF16Load>(&t->weights[static_cast<int>(GgmlType::kBF16)]);

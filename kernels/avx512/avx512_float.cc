@@ -3,6 +3,7 @@
 // tail as one masked group, then a fixed-order horizontal sum. axpy: per element y = fma(a, w, y).
 #include "kernels/avx512/avx512_fill.h"
 #include "kernels/avx512/avx512_util.h"
+#include "kernels/softmax.h"
 
 namespace st {
 namespace {
@@ -144,9 +145,39 @@ void AxpyF32(const float* x, int64_t n, float a, float* y) {
   }
 }
 
+struct Lane512 {
+  using V = __m512;
+  static V Set(float a) { return _mm512_set1_ps(a); }
+  static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V Mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V Max(V x, V c) { return _mm512_max_ps(x, c); }  // c where x is NaN, as ScalarLane
+  static V RoundEven(V a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static V Pow2(V n) {
+    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
+  }
+  static V ZeroBelow(V x, V v) {
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(softmax::kMinArg), _CMP_NLT_UQ), v);
+  }
+};
+
+struct Block16x512 {
+  static void ExpAndSum(float* x, int64_t n, float mx, float* lanes) {
+    __m512 acc = _mm512_load_ps(lanes);
+    const __m512 m = _mm512_set1_ps(mx);
+    for (int64_t i = 0; i < n; i += 16) {
+      const __m512 e = softmax::Exp<Lane512>(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+      _mm512_storeu_ps(x + i, e);
+      acc = _mm512_add_ps(acc, e);
+    }
+    _mm512_store_ps(lanes, acc);
+  }
+};
+
 }  // namespace
 
 void FillAvx512Float(KernelTable* t) {
+  t->softmax_f32 = softmax::Softmax<Block16x512>;
   FillFloat<F32Load>(&t->weights[static_cast<int>(GgmlType::kF32)]);
   FillFloat<F16Load>(&t->weights[static_cast<int>(GgmlType::kF16)]);
   FillFloat<BF16Load>(&t->weights[static_cast<int>(GgmlType::kBF16)]);

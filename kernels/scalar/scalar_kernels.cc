@@ -7,6 +7,7 @@
 
 #include "kernels/kernel_table.h"
 #include "kernels/quant_blocks.h"
+#include "kernels/softmax.h"
 #include "util/half.h"
 
 namespace st {
@@ -131,6 +132,7 @@ void FillScalarKernels(KernelTable* t) {
   t->f32_to_f16 = F32ToF16;
   t->dot_f32 = DotF32;
   t->axpy_f32 = AxpyF32;
+  t->softmax_f32 = softmax::Softmax<softmax::ScalarBlock16>;
 }
 
 }  // namespace st

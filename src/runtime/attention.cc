@@ -5,7 +5,8 @@
 // to kAttnChunk tokens) one GEMM of the chunk's group x tokens queries against the cached keys and
 // one axpy_multi over the cached values, so each key and value row is read once for all of them
 // (the 4B has 6 query heads per KV head, the 21B 7). Each query row is masked to the positions its
-// token sees, scaled and softmaxed in position order; keys outside its window get probability 0,
+// token sees, scaled and softmaxed in position order (the kernel table's softmax: a polynomial exp,
+// 16-lane sums); keys outside its window get probability 0,
 // which axpy_multi skips. The kernels give every query the bits of a lone gemv / axpy over its
 // visible rows, so a token's output does not depend on the chunk it was scored in.
 #include <cmath>
@@ -73,7 +74,7 @@ void Decoder::Attention(uint32_t il) {
   };
   std::vector<Task> tasks;
   uint64_t kv_read = 0;
-  const uint64_t head_bytes = kv_.KeyHeadOffset(1) + kv_.ValueHeadOffset(1);  // one head's key + value row
+  const uint64_t head_bytes = kv_.key_stride() + kv_.value_stride();  // one head's key + value of a position
   int64_t keys_max = 0;
   for (size_t g = 0; g < b.seq_id.size(); ++g) {
     for (int64_t i0 = b.seq_start[g]; i0 < b.seq_start[g + 1]; i0 += kAttnChunk) {
@@ -128,7 +129,7 @@ void Decoder::Attention(uint32_t il) {
       // s[o][i] = q_o · k_{first + i} for the chunk's key span: one GEMM per run of slots.
       int64_t off = 0;
       for (int r = 0; r < n_runs; ++r) {
-        kvk.gemm(kv_.KeyRow(il, seq, runs[r].first_slot) + kv_.KeyHeadOffset(task.h), kv_.key_row_bytes(),
+        kvk.gemm(kv_.KeyAt(il, seq, static_cast<uint32_t>(task.h), runs[r].first_slot), kv_.key_stride(),
                  runs[r].count, Dh, qa, q_stride, n_out, s + off, n_keys);
         off += runs[r].count;
       }
@@ -137,15 +138,14 @@ void Decoder::Attention(uint32_t il) {
         const uint32_t pos = b.tokens[b.seq_token[task.i0 + o / group]].pos;
         const int64_t lo = kv_.FirstVisible(il, pos) - first, hi = pos - first + 1;
         float* so = s + o * n_keys;
-        for (int64_t i = lo; i < hi; ++i) so[i] *= scale;
-        Softmax(so + lo, hi - lo);
+        kernels_.softmax_f32(so + lo, hi - lo, scale);
         std::fill(so, so + lo, 0.0f);
         std::fill(so + hi, so + n_keys, 0.0f);
       }
       // y_o = sum_i a[o][i] * v_{first + i}, in position order.
       off = 0;
       for (int r = 0; r < n_runs; ++r) {
-        kvk.axpy_multi(kv_.ValueRow(il, seq, runs[r].first_slot) + kv_.ValueHeadOffset(task.h), kv_.value_row_bytes(),
+        kvk.axpy_multi(kv_.ValueAt(il, seq, static_cast<uint32_t>(task.h), runs[r].first_slot), kv_.value_stride(),
                        nullptr, runs[r].count, s + off, n_keys, n_out, Dv, y.data());
         off += runs[r].count;
       }

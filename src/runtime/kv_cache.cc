@@ -45,13 +45,12 @@ Result<KvCache> KvCache::Create(const ModelConfig& c, const KvCacheOptions& o, c
   kv.n_ctx_ = o.n_ctx;
   kv.n_seq_ = o.n_seq;
   kv.type_ = o.type;
-  kv.k_dim_ = c.k_dim();
-  kv.v_dim_ = c.v_dim();
+  kv.n_head_kv_ = c.n_head_kv;
   kv.head_dim_ = c.head_dim;
   kv.value_dim_ = c.value_dim;
   const GgmlType st = kv.storage_type();
-  kv.key_row_bytes_ = RowBytes(st, kv.k_dim_);
-  kv.value_row_bytes_ = RowBytes(st, kv.v_dim_);
+  kv.key_stride_ = RowBytes(st, c.head_dim);
+  kv.value_stride_ = RowBytes(st, c.value_dim);
   kv.window_ = c.sliding_window;
   // Ring: the window plus room for one batch, so a batch stores all its keys before attending.
   const uint64_t ring = static_cast<uint64_t>(c.sliding_window) + o.batch_size - 1;
@@ -62,9 +61,9 @@ Result<KvCache> KvCache::Create(const ModelConfig& c, const KvCacheOptions& o, c
     L.masked = c.IsSlidingLayer(il);
     L.sliding = L.masked && kv.ring_capacity_ < o.n_ctx;
     kv.has_sliding_ |= L.sliding;
-    const uint64_t slots = static_cast<uint64_t>(o.n_seq) * (L.sliding ? kv.ring_capacity_ : o.n_ctx);
-    L.k = AnonymousBuffer(slots * kv.key_row_bytes_);
-    L.v = AnonymousBuffer(slots * kv.value_row_bytes_);
+    const uint64_t slots = static_cast<uint64_t>(o.n_seq) * c.n_head_kv * (L.sliding ? kv.ring_capacity_ : o.n_ctx);
+    L.k = AnonymousBuffer(slots * kv.key_stride_);
+    L.v = AnonymousBuffer(slots * kv.value_stride_);
   }
   kv.seqs_.resize(o.n_seq);
   if (kv.has_sliding_) {
@@ -134,29 +133,27 @@ void KvCache::AbortWrite(uint32_t seq, uint32_t p0, uint32_t count) {
 }
 
 void KvCache::Store(uint32_t il, uint32_t seq, uint32_t pos, const float* k, const float* v) {
-  Layer& L = layers_[il];
-  const uint64_t slot = static_cast<uint64_t>(seq) * Capacity(il) + Slot(il, pos);
-  uint8_t* kd = L.k.data() + slot * key_row_bytes_;
-  uint8_t* vd = L.v.data() + slot * value_row_bytes_;
-  switch (type_) {
-    case KvType::kF32:
-      std::memcpy(kd, k, k_dim_ * sizeof(float));
-      std::memcpy(vd, v, v_dim_ * sizeof(float));
-      break;
-    case KvType::kF16:
-      kernels_->f32_to_f16(k, k_dim_, kd);
-      kernels_->f32_to_f16(v, v_dim_, vd);
-      break;
-    case KvType::kQ8_0:  // per 32-element block, as the activations (so head slices are whole blocks)
-      kernels_->quantize_q8_0(k, k_dim_, kd);
-      kernels_->quantize_q8_0(v, v_dim_, vd);
-      break;
+  const uint32_t slot = Slot(il, pos);
+  for (uint32_t h = 0; h < n_head_kv_; ++h) {
+    auto* kd = const_cast<uint8_t*>(KeyAt(il, seq, h, slot));
+    auto* vd = const_cast<uint8_t*>(ValueAt(il, seq, h, slot));
+    const float* kh = k + static_cast<uint64_t>(h) * head_dim_;
+    const float* vh = v + static_cast<uint64_t>(h) * value_dim_;
+    switch (type_) {
+      case KvType::kF32:
+        std::memcpy(kd, kh, head_dim_ * sizeof(float));
+        std::memcpy(vd, vh, value_dim_ * sizeof(float));
+        break;
+      case KvType::kF16:
+        kernels_->f32_to_f16(kh, head_dim_, kd);
+        kernels_->f32_to_f16(vh, value_dim_, vd);
+        break;
+      case KvType::kQ8_0:  // blocks of 32 along each head, as the activations
+        kernels_->quantize_q8_0(kh, head_dim_, kd);
+        kernels_->quantize_q8_0(vh, value_dim_, vd);
+        break;
+    }
   }
-}
-
-uint64_t KvCache::KeyHeadOffset(uint32_t h) const { return RowBytes(storage_type(), static_cast<uint64_t>(h) * head_dim_); }
-uint64_t KvCache::ValueHeadOffset(uint32_t h) const {
-  return RowBytes(storage_type(), static_cast<uint64_t>(h) * value_dim_);
 }
 
 int KvCache::Runs(uint32_t il, uint32_t first, uint32_t last, SlotRun runs[2]) const {

@@ -82,19 +82,18 @@ class KvCache {
   void Store(uint32_t il, uint32_t seq, uint32_t pos, const float* k, const float* v);
   // Slot of position pos on layer il.
   uint32_t Slot(uint32_t il, uint32_t pos) const { return layers_[il].sliding ? pos % ring_capacity_ : pos; }
-  // Raw rows for the attention kernels: slot s of (layer il, seq) holds K (resp. Kv) elements at
-  // KeyRow (resp. ValueRow); consecutive slots are key_row_bytes() apart. Head h's part of a row
-  // starts KeyHeadOffset(h) (resp. ValueHeadOffset(h)) bytes in.
-  const uint8_t* KeyRow(uint32_t il, uint32_t seq, uint32_t slot) const {
-    return layers_[il].k.data() + (static_cast<uint64_t>(seq) * Capacity(il) + slot) * key_row_bytes_;
+  // Raw rows for the attention kernels. Each KV head has its own contiguous rows, head-major
+  // ([seq][head][slot][Dh]), so scoring one head streams one block of memory: slot s of KV head h
+  // of (layer il, seq) holds Dh key (resp. Dv value) elements in the storage type at KeyAt (resp.
+  // ValueAt); consecutive slots are key_stride() (resp. value_stride()) bytes apart.
+  const uint8_t* KeyAt(uint32_t il, uint32_t seq, uint32_t h, uint32_t slot) const {
+    return layers_[il].k.data() + ((static_cast<uint64_t>(seq) * n_head_kv_ + h) * Capacity(il) + slot) * key_stride_;
   }
-  const uint8_t* ValueRow(uint32_t il, uint32_t seq, uint32_t slot) const {
-    return layers_[il].v.data() + (static_cast<uint64_t>(seq) * Capacity(il) + slot) * value_row_bytes_;
+  const uint8_t* ValueAt(uint32_t il, uint32_t seq, uint32_t h, uint32_t slot) const {
+    return layers_[il].v.data() + ((static_cast<uint64_t>(seq) * n_head_kv_ + h) * Capacity(il) + slot) * value_stride_;
   }
-  uint64_t key_row_bytes() const { return key_row_bytes_; }
-  uint64_t value_row_bytes() const { return value_row_bytes_; }
-  uint64_t KeyHeadOffset(uint32_t h) const;
-  uint64_t ValueHeadOffset(uint32_t h) const;
+  uint64_t key_stride() const { return key_stride_; }
+  uint64_t value_stride() const { return value_stride_; }
 
   // Positions [first, last] of layer il as at most two runs of consecutive slots, in position
   // order (a ring wraps at most once). REQUIRES last - first < Capacity(il).
@@ -112,8 +111,8 @@ class KvCache {
   struct Layer {
     bool masked = false;   // a sliding-window layer of the model
     bool sliding = false;  // ...stored in a ring (not with swa_full or a context within the ring)
-    AnonymousBuffer k;  // [n_seq][capacity][K] in storage type
-    AnonymousBuffer v;  // [n_seq][capacity][Kv]
+    AnonymousBuffer k;  // [n_seq][n_head_kv][capacity][Dh] in storage type
+    AnonymousBuffer v;  // [n_seq][n_head_kv][capacity][Dv]
   };
   struct Seq {
     uint32_t length = 0;
@@ -126,8 +125,8 @@ class KvCache {
   uint32_t n_ctx_ = 0, n_seq_ = 0, window_ = 0, ring_capacity_ = 0;
   bool has_sliding_ = false;
   KvType type_ = KvType::kF16;
-  uint32_t k_dim_ = 0, v_dim_ = 0, head_dim_ = 0, value_dim_ = 0;
-  uint64_t key_row_bytes_ = 0, value_row_bytes_ = 0;
+  uint32_t n_head_kv_ = 0, head_dim_ = 0, value_dim_ = 0;
+  uint64_t key_stride_ = 0, value_stride_ = 0;  // bytes of one head's key / value
   std::vector<Layer> layers_;
   std::vector<Seq> seqs_;
 };

@@ -9,9 +9,6 @@ namespace st {
 // out may alias x.
 void RmsNorm(const float* x, const float* w, int64_t n, float eps, float* out);
 
-// In-place softmax over n values (max-subtracted, f32).
-void Softmax(float* x, int64_t n);
-
 // Fills cos/sin tables for NeoX RoPE at position `pos`: angle_i = pos * theta^(-2i/dh), i < dh/2.
 // Angles are computed in double so long contexts do not lose precision.
 void RopeAngles(int64_t pos, int64_t head_dim, float theta, float* cos_out, float* sin_out);

@@ -392,5 +392,35 @@ TEST(KernelTableTest, VectorHelpersMatchScalar) {
   }
 }
 
+// The softmax gives the same bits in every table, and is the softmax to float precision.
+TEST(KernelTableTest, SoftmaxIsBitIdenticalAcrossTablesAndAccurate) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 6.0f);
+  for (int64_t n : {1, 5, 15, 16, 17, 33, 100, 1000, 4096}) {
+    std::vector<float> x(n);
+    for (float& v : x) v = nd(rng);
+    if (n > 3) x[1] = -300.0f;  // far below the rest: exp underflows to 0
+    const float scale = 0.088388f;
+    std::vector<float> ref = x;
+    Scalar().softmax_f32(ref.data(), n, scale);
+    // Against double precision.
+    double mx = -1e300, sum = 0.0;
+    for (float v : x) mx = std::max(mx, static_cast<double>(v * scale));
+    for (float v : x) sum += std::exp(static_cast<double>(v * scale) - mx);
+    double total = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double want = std::exp(static_cast<double>(x[i] * scale) - mx) / sum;
+      EXPECT_NEAR(ref[i], want, 2e-6 * want + 1e-30) << "n=" << n << " i=" << i;
+      total += ref[i];
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+    for (Isa isa : AvailableIsas()) {
+      std::vector<float> got = x;
+      KernelTableFor(isa)->softmax_f32(got.data(), n, scale);
+      EXPECT_EQ(std::memcmp(got.data(), ref.data(), n * sizeof(float)), 0) << IsaName(isa) << " n=" << n;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace st::testing
