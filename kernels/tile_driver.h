@@ -62,6 +62,14 @@ void GemmRows(const uint8_t* w, uint64_t row_bytes, const int32_t* idx, int64_t 
       for (int j = 0; j < T; ++j) at[j] = a8 + (t + j) * act_stride;
       Tiles::template Tile<R, T>(wr, n, at, out + t * out_stride + r, out_stride, next);
     }
+    if constexpr (T >= 4) {
+      // Pairs of the remaining activations (6 = 4 + 2 query heads per KV head): each row block
+      // is read once more instead of twice. A tile's shape never changes an output's bits.
+      for (; t + 2 <= n_act; t += 2) {
+        const uint8_t* at[2] = {a8 + t * act_stride, a8 + (t + 1) * act_stride};
+        Tiles::template Tile<R, 2>(wr, n, at, out + t * out_stride + r, out_stride, next);
+      }
+    }
     for (; t < n_act; ++t) {
       const uint8_t* at[1] = {a8 + t * act_stride};
       Tiles::template Tile<R, 1>(wr, n, at, out + t * out_stride + r, out_stride, next);

@@ -1,6 +1,7 @@
 #include "runtime/linear.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace st {
 
@@ -64,6 +65,21 @@ void MatMulStacked(const KernelTable& kernels, ThreadPool* pool, std::initialize
   // One contiguous range of rows per thread: long sequential streams are what the hardware
   // prefetcher needs (interleaved small chunks measured ~2x slower on cold weights).
   pool->ParallelFor(rows, StreamGrain(rows, *pool, bytes * static_cast<uint64_t>(T)), run);
+}
+
+void GemmGathered(const WeightKernels& k, const WeightMatrix& w, const int32_t* rows, int64_t n_rows,
+                  const uint8_t* acts, uint64_t act_stride, int64_t n_act, float* out, int64_t out_stride,
+                  std::vector<uint8_t>* scratch) {
+  scratch->resize(static_cast<size_t>(kGatherRows) * w.row_bytes);
+  for (int64_t b = 0; b < n_rows; b += kGatherRows) {
+    const int64_t n = std::min(kGatherRows, n_rows - b);
+    for (int64_t i = 0; i < n; ++i) std::memcpy(scratch->data() + i * w.row_bytes, w.Row(rows[b + i]), w.row_bytes);
+    if (n_act == 1) {
+      k.gemv(scratch->data(), w.row_bytes, n, w.cols, acts, out + b);
+    } else {
+      k.gemm(scratch->data(), w.row_bytes, n, w.cols, acts, act_stride, n_act, out + b, out_stride);
+    }
+  }
 }
 
 }  // namespace st

@@ -51,4 +51,13 @@ void MatMul(const KernelTable& kernels, ThreadPool* pool, const WeightMatrix& w,
 void MatMulStacked(const KernelTable& kernels, ThreadPool* pool, std::initializer_list<const WeightMatrix*> ws,
                    BatchActivation& x, float* out);
 
+// out[t * out_stride + i] = W[rows[i]] · act_t for i in [0, n_rows), t in [0, n_act): a GEMM over
+// scattered rows (the union of several tokens' LM-head or expert rows). The rows are copied in
+// blocks of kGatherRows into `scratch` (which stays in cache) and each block runs the GEMM kernel,
+// so each row is read from memory once for all tokens, with the bits of a GEMM over W.
+inline constexpr int64_t kGatherRows = 64;
+void GemmGathered(const WeightKernels& k, const WeightMatrix& w, const int32_t* rows, int64_t n_rows,
+                  const uint8_t* acts, uint64_t act_stride, int64_t n_act, float* out, int64_t out_stride,
+                  std::vector<uint8_t>* scratch);
+
 }  // namespace st

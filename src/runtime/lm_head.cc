@@ -105,7 +105,8 @@ void Decoder::LmHead() {
           k.gemv_indexed(out.data, out.row_bytes, uni.data() + lo, hi - lo, E, a, sel.data() + lo);
           return;
         }
-        for (int64_t u = lo; u < hi; ++u) k.gemm(out.Row(uni[u]), out.row_bytes, 1, E, a, stride, nk, sel.data() + u, U);
+        thread_local std::vector<uint8_t> scratch;
+        GemmGathered(k, out, uni.data() + lo, hi - lo, a, stride, nk, sel.data() + lo, U, &scratch);
       });
       for (int64_t i = 0; i < nk; ++i) {
         float* logits = logits_of(predicted[keep[i]]);

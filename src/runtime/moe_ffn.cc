@@ -130,29 +130,52 @@ Status Decoder::MoeFfn(uint32_t il) {
     }
   }
 
-  // 1. gate_p = Gate_e · u_t for every neuron of every pair, rows of each expert once   [P][F]
-  const int64_t n_gate = static_cast<int64_t>(used.size()) * F;
-  pool_->ParallelFor(n_gate, StreamGrain(n_gate, *pool_, used.size() * ew[used[0]].gate.bytes()), [&](int64_t lo, int64_t hi) {
-    while (lo < hi) {
-      const int32_t e = used[lo / F];
-      const int64_t r = lo % F, n = std::min(hi - lo, F - r), np = pairs_of(e);
-      float* out = b.gate.data() + b.pair_start[e] * F + r;
-      if (np == 1) {
-        gk.gemv(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], out);
-      } else {
-        gk.gemm(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], gstride, np, out, F);
-      }
-      lo += n;
-    }
-  });
-  for (int32_t e : used) stats_.weight_bytes += ew[e].gate.bytes();
-
-  // 2. up rows: a single pair's active neurons (compact), a union expert's union of its pairs'
-  //    active neurons (compact, the same rows for each pair), a dense expert's every row   [P][F]
   auto path_of = [&](int32_t e) {
     const int64_t np = pairs_of(e);
     return np == 1 ? Path::kSingle : np <= kSparseMaxTokens ? Path::kUnion : Path::kDense;
   };
+  // 1. gate_p = Gate_e · u_t for every neuron of every pair, rows of each expert once   [P][F]
+  //    (a dense expert computes its up rows in the same task: it needs no active set)
+  auto gate_rows = [&](int32_t e, int64_t r, int64_t n) {
+    float* out = b.gate.data() + b.pair_start[e] * F + r;
+    if (pairs_of(e) == 1) {
+      gk.gemv(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], out);
+    } else {
+      gk.gemm(ew[e].gate.Row(r), ew[e].gate.row_bytes, n, E, act_gate[e], gstride, pairs_of(e), out, F);
+    }
+  };
+  if (T == 1) {
+    // Decoding: every thread one contiguous range of the k experts' gate rows (long streams).
+    const int64_t n_gate = static_cast<int64_t>(used.size()) * F;
+    pool_->ParallelFor(n_gate, StreamGrain(n_gate, *pool_, used.size() * ew[used[0]].gate.bytes()),
+                       [&](int64_t lo, int64_t hi) {
+      while (lo < hi) {
+        const int64_t r = lo % F, n = std::min(hi - lo, F - r);
+        gate_rows(used[lo / F], r, n);
+        lo += n;
+      }
+    });
+  } else {
+    // Several tokens: experts carry very different numbers of tokens, so threads take whole
+    // experts as they come (dynamic), the busiest first.
+    std::vector<int32_t> order(used.begin(), used.end());
+    std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return pairs_of(x) > pairs_of(y); });
+    pool_->ParallelFor(static_cast<int64_t>(order.size()), 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) {
+        const int32_t e = order[i];
+        gate_rows(e, 0, F);
+        if (path_of(e) == Path::kDense) {
+          uk.gemm(ew[e].up.data, ew[e].up.row_bytes, F, E, act_up[e], ustride, pairs_of(e),
+                  b.up.data() + b.pair_start[e] * F, F);
+        }
+      }
+    });
+  }
+  for (int32_t e : used) stats_.weight_bytes += ew[e].gate.bytes();
+
+  // 2. up rows: a single pair's active neurons (compact), a union expert's union of its pairs'
+  //    active neurons (compact, the same rows for each pair); a dense expert's every row was
+  //    computed with its gate                                                          [P][F]
   auto active_rows = [&](const float* g, std::vector<int32_t>* act) {
     for (int64_t n = 0; n < F; ++n) {
       // Dense baseline: every neuron takes part (an inactive one with a zero coefficient).
@@ -166,8 +189,7 @@ Status Decoder::MoeFfn(uint32_t il) {
     const int64_t p0 = b.pair_start[e], np = pairs_of(e);
     switch (path_of(e)) {
       case Path::kDense:
-        segs.push_back({e, Path::kDense, n_up});
-        n_up += F;
+        segs.push_back({e, Path::kDense, n_up});  // no items: computed with its gate
         stats_.weight_bytes += ew[e].up.bytes();
         break;
       case Path::kSingle: {
@@ -199,12 +221,8 @@ Status Decoder::MoeFfn(uint32_t il) {
   pool_->ParallelFor(n_up, StreamGrain(n_up, *pool_, up_bytes), [&](int64_t lo, int64_t hi) {
     ForSegments(segs, n_up, lo, hi, [&](const Segment& s, int64_t off, int64_t n) {
       switch (s.path) {
-        case Path::kDense: {
-          const int32_t e = s.index;
-          uk.gemm(ew[e].up.Row(off), ew[e].up.row_bytes, n, E, act_up[e], ustride, pairs_of(e),
-                  b.up.data() + b.pair_start[e] * F + off, F);
-          break;
-        }
+        case Path::kDense:
+          break;  // with its gate (step 1)
         case Path::kSingle: {
           const int64_t p = s.index;
           const int32_t e = b.pair_expert[p];
@@ -215,10 +233,9 @@ Status Decoder::MoeFfn(uint32_t il) {
         case Path::kUnion: {  // each union row once for all the expert's tokens
           const int32_t e = s.index;
           const std::vector<int32_t>& rows = b.expert_rows[e];
-          for (int64_t u = off; u < off + n; ++u) {
-            uk.gemm(ew[e].up.Row(rows[u]), ew[e].up.row_bytes, 1, E, act_up[e], ustride, pairs_of(e),
-                    b.up.data() + b.pair_start[e] * F + u, F);
-          }
+          thread_local std::vector<uint8_t> scratch;
+          GemmGathered(uk, ew[e].up, rows.data() + off, n, act_up[e], ustride, pairs_of(e),
+                       b.up.data() + b.pair_start[e] * F + off, F, &scratch);
           break;
         }
       }
@@ -229,35 +246,36 @@ Status Decoder::MoeFfn(uint32_t il) {
   const bool transposed = w_.down_layout == DownLayout::kTransposed;
   const int64_t P = T * kk;
   stats_.expert_neurons += static_cast<uint64_t>(P * F);
-  for (int32_t e : used) {
-    const Path path = path_of(e);
-    for (int64_t p = b.pair_start[e]; p < b.pair_start[e + 1]; ++p) {
+  // Per pair, in parallel for a prompt's many pairs (each pair's arithmetic is the same either way).
+  std::vector<int64_t> n_on(pool_->size(), 0);
+  pool_->ParallelFor(P, P >= 64 ? 16 : P, [&](int64_t lo, int64_t hi, int thread) {
+    for (int64_t p = lo; p < hi; ++p) {
+      const int32_t e = b.pair_expert[p];
+      const Path path = path_of(e);
       const float* g = b.gate.data() + p * F;
       const float* up = b.up.data() + p * F;
       float* cf = b.coef.data() + p * F;
       const float wj = transposed ? slot_weight(p) : 1.0f;
       if (path == Path::kDense) {
-        stats_.expert_neurons_active += transposed ? DenseCoefficients<true>(g, up, wj, F, cf)
-                                                   : DenseCoefficients<false>(g, up, wj, F, cf);
+        n_on[thread] += transposed ? DenseCoefficients<true>(g, up, wj, F, cf) : DenseCoefficients<false>(g, up, wj, F, cf);
         continue;
       }
       // Compact over the pair's rows (single) or the expert's union (a zero where this pair's
       // neuron is inactive).
       const std::vector<int32_t>& rows = path == Path::kSingle ? b.active[p] : b.expert_rows[e];
       if (!transposed) std::fill(cf, cf + F, 0.0f);  // the dense hidden vector of the normal layout
-      int64_t on = 0;
       for (size_t i = 0; i < rows.size(); ++i) {
         const float gv = g[rows[i]];
-        on += gv > 0.0f;
+        n_on[thread] += gv > 0.0f;
         if (transposed) {
           cf[i] = gv > 0.0f ? wj * (gv * up[i]) : 0.0f;
         } else if (gv > 0.0f) {
           cf[rows[i]] = gv * up[i];
         }
       }
-      stats_.expert_neurons_active += on;
     }
-  }
+  });
+  for (int64_t v : n_on) stats_.expert_neurons_active += v;
 
   const WeightKernels& dk = kernels_.weights[static_cast<int>(ew[used[0]].down.type)];
   if (transposed) {
