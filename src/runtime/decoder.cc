@@ -181,10 +181,14 @@ Status Decoder::ForwardTokens(std::span<const BatchToken> batch) {
     }
     b.seq_start.push_back(b.T);
   }
-  for (size_t g = 0; g < b.seq_id.size(); ++g) {
-    const BatchToken& first = b.tokens[b.seq_token[b.seq_start[g]]];
-    kv_.BeginWrite(first.seq, first.pos, static_cast<uint32_t>(b.seq_start[g + 1] - b.seq_start[g]));
-  }
+  // Each sequence's positions of this batch: reserved now, forgotten again if a layer fails.
+  auto for_each_run = [&](auto&& fn) {
+    for (size_t g = 0; g < b.seq_id.size(); ++g) {
+      const BatchToken& first = b.tokens[b.seq_token[b.seq_start[g]]];
+      fn(first.seq, first.pos, static_cast<uint32_t>(b.seq_start[g + 1] - b.seq_start[g]));
+    }
+  };
+  for_each_run([&](uint32_t seq, uint32_t p0, uint32_t n) { kv_.BeginWrite(seq, p0, n); });
 
   // x_t = token_embd[token_t]                                                    [T][E]
   const WeightMatrix& embd = w_.token_embd;
@@ -198,10 +202,7 @@ Status Decoder::ForwardTokens(std::span<const BatchToken> batch) {
     PrefetchExperts(il);   // 2. ...so their weights can load while attention runs
     Attention(il);         // 3. x += Attn(RMSNorm(x) * attn_norm)
     if (Status s = MoeFfn(il); !s.ok()) {  // 4. x += sum_j w_j * sparse-ReGLU-expert_j(RMSNorm(x) * ffn_norm)
-      for (size_t g = 0; g < b.seq_id.size(); ++g) {
-        const BatchToken& first = b.tokens[b.seq_token[b.seq_start[g]]];
-        kv_.AbortWrite(first.seq, first.pos, static_cast<uint32_t>(b.seq_start[g + 1] - b.seq_start[g]));
-      }
+      for_each_run([&](uint32_t seq, uint32_t p0, uint32_t n) { kv_.AbortWrite(seq, p0, n); });
       return s;
     }
   }
