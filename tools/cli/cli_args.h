@@ -10,22 +10,13 @@
 #include <vector>
 
 #include "common/run_options.h"
+#include "common/sampling_defaults.h"
 #include "smallthinker/status.h"
 #include "smallthinker/sampler.h"
 
 namespace st {
 
-// SmallThinker's recommended sampling (the authors' command lines; spec §7), the CLI's default.
-// llama.cpp's defaults differ: --temp 0.8 --top-k 40 --top-p 0.95 --min-p 0.05
-// --samplers "penalties;top_k;top_p;min_p;temperature".
-// The penalties and min_p stages are in the chain so that --repeat-penalty and --min-p work; with
-// their defaults (1.0 and 0) they do nothing, so the chain equals the authors'
-// "temperature;top_k;top_p".
-inline constexpr float kDefaultTemp = 0.6f;
-inline constexpr int32_t kDefaultTopK = 20;
-inline constexpr float kDefaultTopP = 0.95f;
-inline constexpr float kDefaultMinP = 0.0f;
-inline constexpr const char* kDefaultSamplers = "penalties;temperature;top_k;top_p;min_p";
+// The sampling defaults (kDefaultTemp, ...) are in common/sampling_defaults.h, shared with the server.
 
 // What the program does.
 enum class CliMode {
@@ -43,9 +34,10 @@ struct CliArgs {
   // Prompt.
   std::string prompt;          // -p (escapes processed unless --no-escape)
   bool has_prompt = false;     // -p was given (even as "")
-  std::string prompt_file;     // -f (bytes as they are)
-  std::string system_prompt;   // -sys (escapes processed unless --no-escape)
-  bool has_system = false;
+  std::string prompt_file;     // -f (bytes as they are, a leading BOM dropped)
+  std::string system_prompt;   // -sys (escapes processed unless --no-escape), or -sysf's text
+  bool has_system = false;     // -sys was given, or -sysf once main has read it
+  std::string system_prompt_file;  // -sysf (bytes as they are, a leading BOM dropped)
   bool no_escape = false;
   std::string chat_template;                 // --chat-template NAME or Jinja text
   int32_t n_predict = -1;                    // -n; -1 = until end of generation or a full context
