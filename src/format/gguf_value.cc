@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "util/escape.h"
+
 namespace st {
 
 const char* GgufTypeName(GgufType t) {
@@ -181,8 +183,9 @@ std::string GgufValue::Describe() const {
   if (type_ == GgufType::kBool) return fmt::format("bool {}", as_bool());
   if (type_ == GgufType::kString) {
     const std::string& s = as_string();
-    if (s.size() > 60) return fmt::format("string \"{}...\" ({} bytes)", s.substr(0, 60), s.size());
-    return fmt::format("string \"{}\"", s);
+    // A file's string: escaped, so that printing a value cannot send control sequences.
+    if (s.size() > 60) return fmt::format("string \"{}...\" ({} bytes)", EscapeForDisplay(s.substr(0, 60)), s.size());
+    return fmt::format("string \"{}\"", EscapeForDisplay(s));
   }
   const Array& a = as_array();
   return fmt::format("array<{}>[{}]", GgufTypeName(a.elem_type), a.size());

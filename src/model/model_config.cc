@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "util/escape.h"
+
 namespace st {
 
 const char* RouterGatingName(RouterGating g) { return g == RouterGating::kSoftmax ? "softmax" : "sigmoid"; }
@@ -25,7 +27,8 @@ Result<ModelConfig> ReadModelConfig(const GgufFile& f, GatingOverride override) 
   ModelConfig c;
   ST_ASSIGN_OR_RETURN(c.arch, f.GetString("general.architecture"));
   if (c.arch != "smallthinker") {
-    return Unsupported(fmt::format("key 'general.architecture': model architecture is \"{}\", expected \"smallthinker\"", c.arch));
+    return Unsupported(fmt::format("key 'general.architecture': model architecture is \"{}\", expected \"smallthinker\"",
+                                   EscapeForDisplay(c.arch)));
   }
   ST_ASSIGN_OR_RETURN(auto name, f.GetOptionalString("general.name"));
   c.name = name.value_or("");
@@ -102,7 +105,8 @@ Result<ModelConfig> ReadModelConfig(const GgufFile& f, GatingOverride override) 
 
 std::string ModelConfig::Describe() const {
   std::string s;
-  s += fmt::format("arch = {}{}\n", arch, name.empty() ? "" : " (" + name + ")");
+  // arch and name come from the file: escaped, so that -v cannot send control sequences.
+  s += fmt::format("arch = {}{}\n", EscapeForDisplay(arch), name.empty() ? "" : " (" + EscapeForDisplay(name) + ")");
   s += fmt::format("layers = {}, E = {}, V = {}, context (train) = {}\n", n_layer, n_embd, n_vocab, n_ctx_train);
   s += fmt::format("heads = {} / kv {}, Dh = {}, Dv = {}, rope theta = {}, rms eps = {}\n", n_head, n_head_kv, head_dim,
                    value_dim, rope_freq_base, rms_eps);

@@ -62,8 +62,8 @@ Result<KvCache> KvCache::Create(const ModelConfig& c, const KvCacheOptions& o, c
     L.sliding = L.masked && kv.ring_capacity_ < o.n_ctx;
     kv.has_sliding_ |= L.sliding;
     const uint64_t slots = static_cast<uint64_t>(o.n_seq) * c.n_head_kv * (L.sliding ? kv.ring_capacity_ : o.n_ctx);
-    L.k = AnonymousBuffer(slots * kv.key_stride_);
-    L.v = AnonymousBuffer(slots * kv.value_stride_);
+    ST_ASSIGN_OR_RETURN(L.k, AnonymousBuffer::Allocate(slots * kv.key_stride_));
+    ST_ASSIGN_OR_RETURN(L.v, AnonymousBuffer::Allocate(slots * kv.value_stride_));
   }
   kv.seqs_.resize(o.n_seq);
   if (kv.has_sliding_) {

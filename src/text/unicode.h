@@ -39,4 +39,13 @@ size_t ValidUtf8Length(std::string_view s);
 // Appends the UTF-8 form of `cp` (REQUIRES: cp <= 0x10FFFF).
 void AppendUtf8(uint32_t cp, std::string& out);
 
+// Removes a leading UTF-8 byte-order mark (EF BB BF), which some editors write at the start of a
+// text file: left in, it would be part of the first prompt (and hide a JSONL line's '{').
+// Returns whether there was one.
+inline bool StripUtf8Bom(std::string& text) {
+  if (text.compare(0, 3, "\xEF\xBB\xBF") != 0) return false;
+  text.erase(0, 3);
+  return true;
+}
+
 }  // namespace st

@@ -1,20 +1,31 @@
 #include "util/anon_buffer.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
 
 namespace st {
 
-AnonymousBuffer::AnonymousBuffer(size_t bytes) : size_(bytes) {
-  if (bytes == 0) return;
+Result<AnonymousBuffer> AnonymousBuffer::Allocate(size_t bytes) {
+  AnonymousBuffer b;
+  if (bytes == 0) return b;
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
-    std::fprintf(stderr, "fatal: cannot reserve %zu bytes of memory\n", bytes);
-    std::abort();
+    const int err = errno;
+    const uint64_t total = MachineMemoryBytes();
+    return ResourceExhausted(fmt::format("cannot reserve {} ({} bytes) of memory: {}; the machine has {}", HumanBytes(bytes),
+                                         bytes, std::strerror(err),
+                                         total > 0 ? HumanBytes(total) + " (MemTotal)" : std::string("an unknown amount")));
   }
-  data_ = static_cast<uint8_t*>(p);
+  b.data_ = static_cast<uint8_t*>(p);
+  b.size_ = bytes;
+  return b;
 }
 
 AnonymousBuffer::~AnonymousBuffer() {
@@ -30,6 +41,30 @@ AnonymousBuffer& AnonymousBuffer::operator=(AnonymousBuffer&& o) noexcept {
     o.size_ = 0;
   }
   return *this;
+}
+
+uint64_t MachineMemoryBytes() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (in >> key >> kib) {
+    if (key == "MemTotal:") return kib * 1024;
+    in.ignore(1 << 10, '\n');
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  static const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return fmt::format("{} bytes", bytes);
+  double v = static_cast<double>(bytes) / 1024;
+  int u = 0;
+  while (v >= 1024 && u < 5) {
+    v /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", v, kUnits[u]);
 }
 
 }  // namespace st

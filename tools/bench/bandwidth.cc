@@ -1,5 +1,7 @@
 #include "bench/bandwidth.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -27,8 +29,15 @@ uint64_t SumWords(const uint64_t* p, size_t n) {
 
 }  // namespace
 
-double MeasureReadBandwidth(uint64_t bytes, int threads, int reps) {
-  AnonymousBuffer buf(bytes);
+Result<double> MeasureReadBandwidth(uint64_t bytes, int threads, int reps) {
+  // Every page is written below: a buffer beyond physical memory would swap or meet the OOM
+  // killer even where the reservation itself succeeds.
+  const uint64_t total = MachineMemoryBytes();
+  if (total > 0 && bytes > total / 2) {
+    return ResourceExhausted(fmt::format("a {} buffer ({} bytes) is more than half of the machine's {} (MemTotal)",
+                                         HumanBytes(bytes), bytes, HumanBytes(total)));
+  }
+  ST_ASSIGN_OR_RETURN(AnonymousBuffer buf, AnonymousBuffer::Allocate(bytes));
   std::memset(buf.data(), 1, bytes);  // make every page resident
   const auto* words = reinterpret_cast<const uint64_t*>(buf.data());
   const size_t n = bytes / 8;

@@ -3,9 +3,13 @@
 
 #include <cstdint>
 
+#include "smallthinker/status.h"
+
 namespace st {
 
 // Best of `reps` timed passes reading a `bytes` buffer with `threads` threads; bytes per second.
-double MeasureReadBandwidth(uint64_t bytes, int threads, int reps);
+// Errors: the buffer is larger than the machine's memory, or cannot be reserved
+// (ResourceExhausted, with both sizes).
+Result<double> MeasureReadBandwidth(uint64_t bytes, int threads, int reps);
 
 }  // namespace st

@@ -16,6 +16,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,7 +28,9 @@
 #include "bench/bandwidth.h"
 #include "cli/exit_codes.h"
 #include "common/llama_flags.h"
+#include "common/output_check.h"
 #include "common/run_options.h"
+#include "util/escape.h"
 #include "util/thread_pool.h"  // DefaultThreadCount
 
 namespace st {
@@ -51,15 +55,40 @@ struct Args {
   uint64_t bandwidth_mib = 1024;
 };
 
-std::vector<int> ParseList(const std::string& s) {
+// A comma-separated list of integers in lo..hi ("512", "0,4096"); empty items are skipped.
+// Errors name the bad item (InvalidArgument), so "-p 8,x" or "-p 4294967297" is a usage error.
+Result<std::vector<int>> ParseList(const std::string& s, int lo, int hi) {
   std::vector<int> out;
   std::stringstream ss(s);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    if (!item.empty()) out.push_back(std::stoi(item));
+    if (item.empty()) continue;
+    const char* p = item.c_str();
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(p, &end, 10);
+    if (end == p || *end != '\0' || std::isspace(static_cast<unsigned char>(item[0]))) {
+      return InvalidArgument(fmt::format("'{}' is not an integer", item));
+    }
+    if (errno == ERANGE || v < lo || v > hi) return InvalidArgument(fmt::format("{} is outside {}..{}", item, lo, hi));
+    out.push_back(static_cast<int>(v));
   }
   return out;
 }
+
+// A CLI11 check for a ParseList option, so a bad value is one "error:" line and exit code 2.
+CLI::Validator ListOf(int lo, int hi, bool non_empty = false) {
+  return CLI::Validator(
+      [=](std::string& s) -> std::string {
+        auto r = ParseList(s, lo, hi);
+        if (!r.ok()) return r.status().message();
+        if (non_empty && r->empty()) return "give at least one value";
+        return "";
+      },
+      fmt::format("LIST of {}..{}", lo, hi));
+}
+
+constexpr int kMaxTokens = 1 << 24;  // the engine's longest context
 
 struct RepResult {
   double seconds = 0;
@@ -74,6 +103,11 @@ struct TestResult {
   std::vector<RepResult> reps;
   uint64_t logits_hash = 0;
 };
+
+int Fail(int code, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n", EscapeForDisplay(message).c_str());
+  return code;
+}
 
 smallthinker::ContextStats Delta(const smallthinker::ContextStats& a, const smallthinker::ContextStats& b) {
   smallthinker::ContextStats d;
@@ -197,22 +231,11 @@ Summary Summarize(const TestResult& t) {
 }
 
 int Run(Args a) {
-  std::vector<int> prompts = ParseList(a.prompts), gens = ParseList(a.gens), depths = ParseList(a.depths);
-  std::vector<int> parallels = ParseList(a.parallels);
+  // The lists were checked by their validators when parsed.
+  std::vector<int> prompts = *ParseList(a.prompts, 0, kMaxTokens), gens = *ParseList(a.gens, 0, kMaxTokens);
+  std::vector<int> depths = *ParseList(a.depths, 0, kMaxTokens), parallels = *ParseList(a.parallels, 1, 256);
   if (parallels.empty()) parallels.push_back(1);
-  for (int v : parallels) {
-    if (v < 1 || v > 256) {
-      std::fprintf(stderr, "error: --n-parallel: %d sequences is outside 1..256\n", v);
-      return kExitUsage;
-    }
-  }
   if (depths.empty()) depths.push_back(0);
-  for (int v : depths) {
-    if (v < 0) {
-      std::fprintf(stderr, "error: -d/--n-depth: depth %d is negative\n", v);
-      return kExitUsage;
-    }
-  }
   {
     // The context must hold the depth plus the longest test (llama-bench sets n_ctx = d + p + n).
     int longest = 0;
@@ -228,11 +251,9 @@ int Run(Args a) {
     }
   }
   std::vector<int> thread_counts = a.threads.empty() ? std::vector<int>{a.run.n_threads > 0 ? a.run.n_threads : DefaultThreadCount()}
-                                                     : ParseList(a.threads);
+                                                     : *ParseList(a.threads, 1, 1024);
   const int max_threads = *std::max_element(thread_counts.begin(), thread_counts.end());
-  const double bw = a.bandwidth_mib > 0 ? MeasureReadBandwidth(a.bandwidth_mib << 20, max_threads, 5) : 0.0;
-  if (bw > 0) std::fprintf(stderr, "memory read bandwidth: %.1f GB/s (%d threads, best of 5 passes over %llu MiB)\n", bw / 1e9,
-                           max_threads, static_cast<unsigned long long>(a.bandwidth_mib));
+  double bw = 0;
 
   std::vector<TestResult> results;
   std::string model_desc, isa, mode, head;
@@ -243,12 +264,18 @@ int Run(Args a) {
     ro.n_seq = static_cast<uint32_t>(*std::max_element(parallels.begin(), parallels.end()));
     int code = kExitError;
     auto loaded = LoadForRun(ro, &code);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "error: %s\n", loaded.status().message().c_str());
-      return code;
+    if (!loaded.ok()) return Fail(code, loaded.status().message());
+    if (a.bandwidth_mib > 0 && bw == 0) {
+      // After the first load: a bad model fails at once, not after seconds of measuring.
+      auto measured = MeasureReadBandwidth(a.bandwidth_mib << 20, max_threads, 5);
+      if (!measured.ok()) return Fail(kExitUsage, "--bandwidth-mib " + std::to_string(a.bandwidth_mib) + ": " +
+                                                      measured.status().message());
+      bw = *measured;
+      std::fprintf(stderr, "memory read bandwidth: %.1f GB/s (%d threads, best of 5 passes over %llu MiB)\n", bw / 1e9,
+                   max_threads, static_cast<unsigned long long>(a.bandwidth_mib));
     }
     smallthinker::Context& d = *loaded->context;
-    model_desc = loaded->model->info().name;
+    model_desc = EscapeForDisplay(loaded->model->info().name);  // a file's string: no terminal escapes
     model_bytes = loaded->model->info().file_bytes;
     isa = d.kernels_name();
     mode = d.offloaded() ? "offloaded" : "in memory";
@@ -269,15 +296,13 @@ int Run(Args a) {
         // Warm-up at position 0 (as llama-bench: its warm-up does not fill the depth either).
         auto w = RunRep(d, prompt, a.tg_greedy, std::min(n, prompt ? n : 16), 0, 12345, &hash, n_par);
         if (!w.ok()) {
-          std::fprintf(stderr, "error: %s\n", w.status().message().c_str());
-          return kExitError;
+          return Fail(kExitError, w.status().message());
         }
       }
       for (int r = 0; r < a.reps; ++r) {
         auto rep = RunRep(d, prompt, a.tg_greedy, n, depth, 1000 + r, &hash, n_par);
         if (!rep.ok()) {
-          std::fprintf(stderr, "error: %s\n", rep.status().message().c_str());
-          return kExitError;
+          return Fail(kExitError, rep.status().message());
         }
         t.reps.push_back(*rep);
         std::fprintf(stderr, "  %s t=%d rep %d: %.2f tokens/s\n", t.test.c_str(), threads, r + 1, rep->tokens / rep->seconds);
@@ -341,7 +366,7 @@ int Run(Args a) {
       r["samples_tokens_per_second"] = samples;
       j["results"].push_back(r);
     }
-    std::printf("%s\n", j.dump(2).c_str());
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }
   if (bw > 0) std::printf("\nmemory read bandwidth: %.1f GB/s (%d threads)\n\n", bw / 1e9, max_threads);
@@ -371,16 +396,19 @@ int main(int argc, char** argv) {
   CLI::App app{"smallthinker-bench: prompt (ppN) and generation (tgN) speed, llama-bench style"};
   app.footer(st::kExitCodesHelp);
   st::AddRunOptions(app, a.run);
-  app.add_option("-p,--n-prompt", a.prompts, "prompt lengths to test, comma-separated (0 = none)")->capture_default_str();
-  app.add_option("-n,--n-gen", a.gens, "generation lengths to test, comma-separated (0 = none)")->capture_default_str();
+  app.add_option("-p,--n-prompt", a.prompts, "prompt lengths to test, comma-separated (0 = none)")
+      ->capture_default_str()->check(st::ListOf(0, st::kMaxTokens));
+  app.add_option("-n,--n-gen", a.gens, "generation lengths to test, comma-separated (0 = none)")
+      ->capture_default_str()->check(st::ListOf(0, st::kMaxTokens));
   app.add_option("-d,--n-depth", a.depths,
                  "KV depths, comma-separated: before each repetition D random tokens are evaluated untimed and the "
                  "test runs at positions D.. (llama-bench's -d; -c grows to fit unless given)")
-      ->capture_default_str();
+      ->capture_default_str()->check(st::ListOf(0, st::kMaxTokens));
   app.add_option("--n-parallel", a.parallels,
                  "tgN only: sequences decoding together, comma-separated (llama-batched-bench's -npl); "
-                 "t/s counts every sequence's tokens")->capture_default_str();
-  app.add_option("--threads-list", a.threads, "thread counts to test, comma-separated (default: -t)");
+                 "t/s counts every sequence's tokens")->capture_default_str()->check(st::ListOf(1, 256));
+  app.add_option("--threads-list", a.threads, "thread counts to test, comma-separated (default: -t)")
+      ->check(st::ListOf(1, 1024, /*non_empty=*/true));
   app.add_option("-r,--repetitions", a.reps, "timed repetitions per test")->capture_default_str()->check(CLI::Range(1, 1000));
   app.add_option("-o,--output", a.output, "md or json")->check(CLI::IsMember({"md", "json"}))->capture_default_str();
   app.add_flag("--no-warmup", a.no_warmup, "skip the untimed warm-up run");
@@ -388,9 +416,12 @@ int main(int argc, char** argv) {
                "tgN feeds back the previous argmax instead of random tokens (a random-weight model then repeats one "
                "token and always routes to the same experts)");
   app.add_flag("--dense-experts", a.dense_experts, "compute every up/down row (the dense baseline)");
-  app.add_option("--bandwidth-mib", a.bandwidth_mib, "buffer for the bandwidth measurement (0 = skip)")->capture_default_str();
+  app.add_option("--bandwidth-mib", a.bandwidth_mib,
+                 "buffer for the bandwidth measurement, at most half the machine's memory (0 = skip)")
+      ->capture_default_str()->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  st::IgnoreSigpipe();
   if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
   a.ctx_given = app.count("--ctx-size") > 0;
   a.run.dense_experts = a.dense_experts;
-  return st::Run(a);
+  return st::FinishStdout(st::Run(a));
 }
