@@ -25,6 +25,8 @@
 #include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
+#include "text/unicode.h"
+#include "util/escape.h"
 
 namespace st {
 namespace {
@@ -137,6 +139,7 @@ class Scheduler {
     std::string line;
     while (std::getline(in, line)) {
       ++line_no_;
+      if (line_no_ == 1) StripUtf8Bom(line);  // else a JSONL first line would not start with '{'
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (IsBlankBatchLine(line)) continue;
       BatchRequest req = ParseBatchLine(line, line_no_);
@@ -258,7 +261,8 @@ class Scheduler {
 
   void Fail(size_t order, const BatchRequest& req, const std::string& error) {
     ++n_failed_;
-    std::fprintf(stderr, "error: %s line %zu: %s\n", ctx_.args.batch_file.c_str(), req.line, error.c_str());
+    std::fprintf(stderr, "error: %s line %zu: %s\n", ctx_.args.batch_file.c_str(), req.line,
+                 EscapeForDisplay(error).c_str());
     results_[order] = ojson{{"id", req.id}, {"line", req.line}, {"error", error}};
   }
 
@@ -294,18 +298,21 @@ int RunBatch(CliContext& ctx) {
   const CliArgs& a = ctx.args;
   std::ifstream in(a.batch_file, std::ios::binary);
   if (!in) return Fail(kExitIo, fmt::format("--batch-file {}: cannot open: {}", a.batch_file, std::strerror(errno)));
-  FILE* out = stdout;
-  if (!a.batch_output.empty()) {
-    out = std::fopen(a.batch_output.c_str(), "wb");
-    if (!out) {
-      return Fail(kExitIo, fmt::format("--batch-output {}: cannot write: {}", a.batch_output, std::strerror(errno)));
-    }
-  }
+  // --batch-output: every line goes to the temporary opened by main (flushed as it is done); it
+  // replaces the target at the end unless writing or reading failed, so a failed run leaves the
+  // earlier results alone. Ctrl-C keeps what was finished, as stdout would.
+  FILE* out = ctx.batch_output != nullptr ? ctx.batch_output->file() : stdout;
   const auto t0 = Clock::now();
   Scheduler sched(ctx, out);
   sched.Run(in);
   ctx.extra_timings += sched.timings();
-  if (out != stdout && std::fclose(out) != 0) NoteOutputError(errno);
+  if (ctx.batch_output != nullptr) {
+    if (OutputFailed() || sched.read_failed()) {
+      ctx.batch_output->Discard();
+    } else if (Status s = ctx.batch_output->Commit(); !s.ok()) {
+      return Fail(kExitIo, s);
+    }
+  }
   if (OutputFailed()) return Fail(kExitIo, fmt::format("batch results: write failed: {}", OutputError()));
   const RunTimings& t = sched.timings();
   const double wall = Ms(t0, Clock::now());

@@ -53,11 +53,13 @@ void AddPromptOptions(CLI::App& app, CliArgs& a) {
   const char* g = "Prompt and generation";
   app.add_option("-p,--prompt", a.prompt, "prompt text (escapes such as \\n are processed unless --no-escape)")
       ->group(g);
-  app.add_option("-f,--file", a.prompt_file, "read the prompt from FILE (bytes as they are)")
+  app.add_option("-f,--file", a.prompt_file, "read the prompt from FILE (bytes as they are; a leading UTF-8 BOM is dropped)")
       ->type_name("FILE")->group(g);
   app.add_option("--system-prompt", a.system_prompt,
                  "(also -sys) system message, sent through the chat template; the prompt becomes a user turn")
       ->group(g);
+  app.add_option("--system-prompt-file", a.system_prompt_file, "(also -sysf) read the system message from FILE")
+      ->type_name("FILE")->group(g);
   app.add_flag("--no-escape", a.no_escape, "do not process escapes in -p and -sys")->group(g);
   app.add_option("-n,--predict,--n-predict", a.n_predict,
                  "tokens to generate; -1 = until end of generation or a full context (default: -1)")
@@ -86,13 +88,17 @@ void AddModeOptions(CLI::App& app, CliArgs& a) {
       ->group(g);
   app.add_option("--batch-file", a.batch_file, "run every prompt of FILE (one per line, or JSONL); see below")
       ->type_name("FILE")->group(g);
-  app.add_option("--batch-output", a.batch_output, "write the batch results (JSONL) to FILE instead of stdout")
+  app.add_option("--batch-output", a.batch_output,
+                 "write the batch results (JSONL) to FILE instead of stdout (through a temporary beside it, "
+                 "renamed at the end: a failed run keeps the old FILE)")
       ->type_name("FILE")->group(g);
   app.add_option("--parallel", a.run.n_seq,
                  "(also -np) batch: requests decoded together, one forward pass for all (continuous batching; "
                  "-c is per request)")
       ->capture_default_str()->check(CLI::Range(1, 256))->group(g);
-  app.add_option("--json", a.json_path, "write a JSON summary (timings, tokens, memory, settings) to FILE; - = stderr")
+  app.add_option("--json", a.json_path,
+                 "write a JSON summary (timings, tokens, memory, settings) to FILE at the end of a run that "
+                 "succeeded (a failed run keeps the old FILE); - = stderr")
       ->type_name("FILE")->group(g);
 }
 
@@ -162,13 +168,16 @@ Status CheckCliArgs(const CliArgs& a) {
   };
   if (!a.token_ids.empty()) {
     if (a.has_prompt || has_file) return conflict("--token-ids", "-p/-f", "--token-ids is the prompt");
-    if (a.has_system) return conflict("--token-ids", "-sys", "--token-ids takes no chat template");
+    if (a.has_system || !a.system_prompt_file.empty()) {
+      return conflict("--token-ids", "-sys/-sysf", "--token-ids takes no chat template");
+    }
     if (a.conversation || a.single_turn) return conflict("--token-ids", "-cnv/-st", "--token-ids is not a chat");
     if (!a.batch_file.empty()) return conflict("--token-ids", "--batch-file", "give one of them");
   } else if (!a.dump_logits.empty()) {
     return InvalidArgument("--dump-logits needs --token-ids");
   }
   if (a.has_prompt && has_file) return conflict("-p/--prompt", "-f/--file", "give one of them");
+  if (a.has_system && !a.system_prompt_file.empty()) return conflict("-sys", "-sysf", "give one of them");
   if (!a.batch_file.empty()) {
     if (a.has_prompt || has_file) return conflict("--batch-file", "-p/-f", "the prompts come from the batch file");
     if (a.conversation || a.single_turn) return conflict("--batch-file", "-cnv/-st", "a batch is not a chat");

@@ -12,6 +12,7 @@
 #include "smallthinker/status.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "util/output_file.h"
 
 namespace st {
 
@@ -26,6 +27,7 @@ struct CliContext {
   std::string prompt_text;    // -p, or the contents of -f ("" when neither)
   nlohmann::json& summary;    // the --json summary; modes add their fields
   RunTimings extra_timings = {};  // work done outside the generator (--parallel batches)
+  OutputFile* batch_output = nullptr;  // --batch-output's temporary (nullptr: stdout); batch commits it
 };
 
 int RunOneShot(CliContext& ctx);

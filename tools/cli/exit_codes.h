@@ -14,7 +14,7 @@ inline constexpr int kExitInterrupted = 130;  // stopped by SIGINT
 
 inline const char* kExitCodesHelp =
     "Exit codes: 0 success, 1 runtime error, 2 bad arguments, 3 bad or unsupported model file,\n"
-    "4 I/O error on another file, 130 interrupted.";
+    "4 I/O error on another file (also a failed write to stdout: a full disk, a closed pipe), 130 interrupted.";
 
 // The exit code for an error while loading a model.
 inline int ExitCodeForModelError(const Status& s) {

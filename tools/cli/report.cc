@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
 
 namespace st {
 namespace {
@@ -62,25 +60,19 @@ nlohmann::json SettingsJson(const RunOptions& run, const nlohmann::json& samplin
           {"sampling", sampling}};
 }
 
-Status WriteJsonFile(const std::string& path, const nlohmann::json& j) {
+Result<OutputFile> OpenOutput(const std::string& path, const char* flag) {
+  if (path.empty() || path == "-") return OutputFile();
+  return OutputFile::Open(path, flag);
+}
+
+Status WriteJsonFile(const std::string& path, OutputFile& file, const nlohmann::json& j) {
   const std::string text = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (path == "-") {
     std::fputs(text.c_str(), stderr);
     return Status::Ok();
   }
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return IoError(fmt::format("--json {}: cannot write: {}", path, std::strerror(errno)));
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) return IoError(fmt::format("--json {}: write failed", path));
-  return Status::Ok();
-}
-
-Status CheckWritable(const std::string& path, const char* flag) {
-  if (path.empty() || path == "-") return Status::Ok();
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return IoError(fmt::format("{} {}: cannot write: {}", flag, path, std::strerror(errno)));
-  std::fclose(f);
-  return Status::Ok();
+  file.Write(text);
+  return file.Commit();
 }
 
 }  // namespace st

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/run_options.h"
+#include "util/output_file.h"
 
 namespace st {
 
@@ -46,12 +47,13 @@ nlohmann::json MemoryReportJson(const MemoryReport& r);
 // The settings a run used (model, context, threads, memory, sampling).
 nlohmann::json SettingsJson(const RunOptions& run, const nlohmann::json& sampling);
 
-// Dumps `j` (one line) to `path`, or to stderr when path is "-". Bytes that are not UTF-8 are
-// replaced. Errors: the file cannot be written (IoError).
-Status WriteJsonFile(const std::string& path, const nlohmann::json& j);
+// Opens an output (--json, --batch-output) before the model loads, so a bad path fails early:
+// a temporary beside the target, renamed over it only by a successful end (OutputFile). ""
+// and "-" give a closed OutputFile (nothing to open). Errors: IoError naming `flag`.
+Result<OutputFile> OpenOutput(const std::string& path, const char* flag);
 
-// Checks early that `path` can be written (creates/truncates it), so a bad --json or
-// --batch-output fails before the model loads. "-" is always fine.
-Status CheckWritable(const std::string& path, const char* flag);
+// Dumps `j` (one line) to `file` and commits it, or to stderr when path is "-". Bytes that are
+// not UTF-8 are replaced. Errors: the file cannot be written (IoError).
+Status WriteJsonFile(const std::string& path, OutputFile& file, const nlohmann::json& j);
 
 }  // namespace st

@@ -24,11 +24,16 @@
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
 #include "cli/report.h"
+#include "common/output_check.h"
+#include "text/unicode.h"
+#include "util/escape.h"
+#include "util/output_file.h"
 
 namespace st {
 
 int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
+  // Messages may quote the model file's strings (or a batch line's): escaped, never raw.
+  std::fprintf(stderr, "error: %s\n", EscapeForDisplay(message).c_str());
   return code;
 }
 
@@ -72,20 +77,22 @@ int CheckModelPath(const std::string& path) {
 
 namespace {
 
-// Reads -f: I/O problems are exit code 4, an empty or non-UTF-8 prompt 2.
-int ReadPromptFile(const std::string& path, std::string* text) {
+// Reads -f or -sysf: I/O problems are exit code 4, an empty or non-UTF-8 text 2. A leading BOM is
+// dropped (an editor's, not part of the prompt).
+int ReadPromptFile(const std::string& path, const char* flag, const char* what, std::string* text) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Fail(kExitIo, fmt::format("-f {}: cannot open: {}", path, std::strerror(errno)));
-  if (S_ISDIR(st.st_mode)) return Fail(kExitIo, fmt::format("-f {}: is a directory, not a file", path));
+  if (stat(path.c_str(), &st) != 0) return Fail(kExitIo, fmt::format("{} {}: cannot open: {}", flag, path, std::strerror(errno)));
+  if (S_ISDIR(st.st_mode)) return Fail(kExitIo, fmt::format("{} {}: is a directory, not a file", flag, path));
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail(kExitIo, fmt::format("-f {}: cannot open: {}", path, std::strerror(errno)));
+  if (!in) return Fail(kExitIo, fmt::format("{} {}: cannot open: {}", flag, path, std::strerror(errno)));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return Fail(kExitIo, fmt::format("-f {}: read failed", path));
+  if (in.bad()) return Fail(kExitIo, fmt::format("{} {}: read failed", flag, path));
   *text = ss.str();
-  if (text->empty()) return Fail(kExitUsage, fmt::format("empty prompt (-f {} is empty)", path));
+  StripUtf8Bom(*text);
+  if (text->empty()) return Fail(kExitUsage, fmt::format("empty {} ({} {} is empty)", what, flag, path));
   if (const size_t bad = FirstInvalidUtf8(*text); bad != text->size()) {
-    return Fail(kExitUsage, fmt::format("-f {}: the prompt is not valid UTF-8 (byte {} of {})", path, bad, text->size()));
+    return Fail(kExitUsage, fmt::format("{} {}: the {} is not valid UTF-8 (byte {} of {})", flag, path, what, bad, text->size()));
   }
   return kExitOk;
 }
@@ -109,9 +116,18 @@ nlohmann::json SamplingJson(const SamplerParams& p) {
 
 int Main(int argc, char** argv) {
   const auto t_start = std::chrono::steady_clock::now();
+  IgnoreSigpipe();
   CliArgs a;
   if (auto code = ParseCliArgs(argc, argv, a)) return *code;
   if (Status s = CheckCliArgs(a); !s.ok()) return Fail(kExitUsage, s);
+  // An output that is one of the inputs would be destroyed by the run (--json equal to -m, the
+  // batch results written over the batch file): refuse it before anything is opened.
+  const std::vector<NamedPath> outputs = {{"--json", a.json_path}, {"--batch-output", a.batch_output},
+                                          {"--dump-logits", a.dump_logits}};
+  const std::vector<NamedPath> inputs = {{"-m", a.run.model},          {"-f", a.prompt_file},
+                                         {"-sysf", a.system_prompt_file}, {"--batch-file", a.batch_file},
+                                         {"--expert-file", a.run.expert_file}};
+  if (Status s = CheckOutputsAreNotInputs(outputs, inputs); !s.ok()) return Fail(kExitUsage, s);
   if (!a.token_ids.empty()) return RunTokenIds(a);
 
   // Everything that can fail without the model fails before loading it.
@@ -121,13 +137,23 @@ int Main(int argc, char** argv) {
   }
   std::string prompt_text = a.prompt;
   if (!a.prompt_file.empty()) {
-    if (int code = ReadPromptFile(a.prompt_file, &prompt_text); code != kExitOk) return code;
+    if (int code = ReadPromptFile(a.prompt_file, "-f", "prompt", &prompt_text); code != kExitOk) return code;
+  }
+  if (!a.system_prompt_file.empty()) {
+    if (int code = ReadPromptFile(a.system_prompt_file, "-sysf", "system prompt", &a.system_prompt); code != kExitOk) {
+      return code;
+    }
+    a.has_system = true;
   }
   if (!a.batch_file.empty()) {
     if (int code = CheckReadable(a.batch_file, "--batch-file"); code != kExitOk) return code;
   }
-  if (Status s = CheckWritable(a.json_path, "--json"); !s.ok()) return Fail(kExitIo, s);
-  if (Status s = CheckWritable(a.batch_output, "--batch-output"); !s.ok()) return Fail(kExitIo, s);
+  // Opened now so that a bad path fails before the model loads, but written to temporaries that
+  // replace the targets only at a successful end: a failed run leaves earlier results alone.
+  auto json_out = OpenOutput(a.json_path, "--json");
+  if (!json_out.ok()) return Fail(kExitIo, json_out.status());
+  auto batch_out = OpenOutput(a.batch_output, "--batch-output");
+  if (!batch_out.ok()) return Fail(kExitIo, batch_out.status());
 
   if (int c = CheckModelPath(a.run.model); c != kExitOk) return c;
   int code = kExitError;
@@ -163,6 +189,7 @@ int Main(int argc, char** argv) {
   Generator generator(*loaded->context, *tokenizer, biases, a.run.batch_size);
   nlohmann::json summary = {{"mode", CliModeName(*mode)}, {"model", a.run.model}};
   CliContext ctx{a, *tokenizer, generator, *loaded->context, biases, sampling, prompt_text, summary};
+  if (batch_out->is_open()) ctx.batch_output = &*batch_out;
   int exit_code = kExitOk;
   switch (*mode) {
     case CliMode::kOneShot: exit_code = RunOneShot(ctx); break;
@@ -200,7 +227,7 @@ int Main(int argc, char** argv) {
     settings["ignore_eos"] = a.ignore_eos;
     summary["settings"] = settings;
     summary["exit_code"] = exit_code;
-    if (Status s = WriteJsonFile(a.json_path, summary); !s.ok()) return Fail(kExitIo, s);
+    if (Status s = WriteJsonFile(a.json_path, *json_out, summary); !s.ok()) return Fail(kExitIo, s);
   }
   return exit_code;
 }

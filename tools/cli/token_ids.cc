@@ -49,7 +49,8 @@ int RunTokenIds(const CliArgs& args) {
   const int32_t n_predict = args.n_predict_given ? args.n_predict : kDefaultTokenIdsPredict;
   auto ids = ParseTokenIds(args.token_ids);
   if (!ids.ok()) return Fail(kExitUsage, ids.status());
-  if (Status s = CheckWritable(args.json_path, "--json"); !s.ok()) return Fail(kExitIo, s);
+  auto json_out = OpenOutput(args.json_path, "--json");
+  if (!json_out.ok()) return Fail(kExitIo, json_out.status());
   if (int c = CheckModelPath(run.model); c != kExitOk) return c;
   int code = kExitError;
   auto loaded = LoadForRun(run, &code);
@@ -129,7 +130,7 @@ int RunTokenIds(const CliArgs& args) {
                         {"memory", MemoryReportJson(mem)},
                         {"settings", SettingsJson(run, {{"greedy", true}})},
                         {"stop_reason", context_full ? "context" : "length"}};
-    if (Status s = WriteJsonFile(args.json_path, j); !s.ok()) return Fail(kExitIo, s);
+    if (Status s = WriteJsonFile(args.json_path, *json_out, j); !s.ok()) return Fail(kExitIo, s);
   }
   return kExitOk;
 }

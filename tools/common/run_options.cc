@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "cli/exit_codes.h"
+#include "util/escape.h"
 #include <unistd.h>
 
 namespace st {
@@ -14,7 +15,8 @@ void AddRunOptions(CLI::App& app, RunOptions& o, bool model_required) {
   auto* m = app.add_option("-m,--model", o.model, "GGUF model file");
   if (model_required) m->required();
   app.add_option("-t,--threads", o.n_threads, "compute threads (default: all CPUs available)")->check(CLI::Range(0, 1024));
-  app.add_option("-c,--ctx-size", o.n_ctx, "context length (0 = the model's)")->capture_default_str();
+  app.add_option("-c,--ctx-size", o.n_ctx, "context length (0 = the model's; a warning when above the model's training context)")
+      ->capture_default_str()->each([&o](const std::string&) { o.ctx_given = true; });
   app.add_option("--kv-type", o.kv_type, "KV cache storage type: f16, f32 or q8_0 (keys and values)")
       ->check(CLI::IsMember({"f16", "f32", "q8_0"}))->capture_default_str();
   app.add_option("--cache-type-k", o.cache_type_k, "llama.cpp's -ctk: the key type (must equal the value type)")
@@ -96,7 +98,13 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   out.model = std::move(*model);
   const smallthinker::ModelInfo& info = out.model->info();
   if (o.verbose) std::fprintf(stderr, "%s", out.model->Describe().c_str());
-  for (const auto& w : out.model->warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  for (const auto& w : out.model->warnings()) std::fprintf(stderr, "warning: %s\n", EscapeForDisplay(w).c_str());
+  // As llama.cpp's n_ctx > n_ctx_train warning: positions past the training context were never
+  // seen in training. Only for a -c the user gave: the default is a fixed size, not a choice.
+  if (o.ctx_given && info.n_ctx_train > 0 && o.n_ctx > info.n_ctx_train) {
+    std::fprintf(stderr, "warning: -c %u is more than the model's training context of %u positions; output past it "
+                 "may degrade\n", o.n_ctx, info.n_ctx_train);
+  }
   if (!o.expert_file.empty() && access(o.expert_file.c_str(), F_OK) != 0) {
     std::fprintf(stderr, "writing expert file '%s' (one-time)...\n", o.expert_file.c_str());
   }
@@ -116,6 +124,11 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
     }
   }
   auto ctx = smallthinker::Context::Create(*out.model, p);
+  if (!ctx.ok() && ctx.status().message().rfind("cannot reserve", 0) == 0) {
+    // AnonymousBuffer's error: the KV cache is the buffer that grows with what the user asked.
+    *exit_code = kExitUsage;
+    return ctx.status().WithContext(fmt::format("the KV cache for -c {} x {} sequence(s)", p.n_ctx, p.n_seq));
+  }
   if (!ctx.ok()) {
     const StatusCode c = ctx.status().code();
     *exit_code = c == StatusCode::kResourceExhausted || c == StatusCode::kInvalidArgument ? kExitUsage

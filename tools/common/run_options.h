@@ -17,6 +17,7 @@ struct RunOptions {
   std::string model;
   int n_threads = 0;              // 0 = all CPUs this process may use
   uint32_t n_ctx = 4096;
+  bool ctx_given = false;         // -c was on the command line (the training-context warning)
   std::string kv_type = "f16";
   std::string cache_type_k, cache_type_v;  // -ctk / -ctv (llama.cpp); "" = --kv-type
   bool swa_full = false;
