@@ -26,9 +26,13 @@
 
 #include "cli/exit_codes.h"
 #include "common/llama_flags.h"
+#include "common/output_check.h"
 #include "common/run_options.h"
 #include "text/tokenizer.h"
+#include "text/unicode.h"
+#include "util/escape.h"
 #include "util/half.h"
+#include "util/output_file.h"
 
 namespace st {
 namespace {
@@ -71,14 +75,29 @@ struct MeanStat {  // running mean and standard error
 };
 
 int Fail(int code, const std::string& msg) {
-  std::fprintf(stderr, "error: %s\n", msg.c_str());
+  std::fprintf(stderr, "error: %s\n", EscapeForDisplay(msg).c_str());  // may quote the model file's strings
   return code;
+}
+
+// Each chunk scores positions c/2 .. c-2: a context below this scores nothing (and PPL would be
+// exp(0) = 1 over zero tokens).
+constexpr uint32_t kMinScoringContext = 3;
+
+Status TooShort(uint32_t n_ctx) {
+  return InvalidArgument(fmt::format("-c {}: too short to score anything (each chunk scores positions c/2..c-2); "
+                                     "use -c {} or more", n_ctx, kMinScoringContext));
 }
 
 int Run(const Args& a) {
   if (a.kld && a.kld_base.empty()) return Fail(kExitUsage, "--kl-divergence needs --kl-divergence-base FILE (made by a base run)");
   const bool write_base = !a.kld_base.empty() && !a.kld;
   if (!a.kld && a.file.empty()) return Fail(kExitUsage, "give the text with -f FILE");
+  if (a.run.n_ctx != 0 && a.run.n_ctx < kMinScoringContext) return Fail(kExitUsage, TooShort(a.run.n_ctx).message());
+  if (write_base) {
+    const Status s = CheckOutputsAreNotInputs({{"--kl-divergence-base", a.kld_base}},
+                                              {{"-m", a.run.model}, {"-f", a.file}, {"--expert-file", a.run.expert_file}});
+    if (!s.ok()) return Fail(kExitUsage, s.message());
+  }
 
   int code = kExitError;
   RunOptions ro = a.run;
@@ -88,6 +107,7 @@ int Run(const Args& a) {
   smallthinker::Context& dec = *loaded->context;
   const uint32_t V = dec.n_vocab();
   const uint32_t n_ctx = dec.n_ctx();
+  if (n_ctx < kMinScoringContext) return Fail(kExitUsage, TooShort(n_ctx).message());  // -c 0: the model's
 
   std::vector<int32_t> tokens;
   uint64_t n_chunk = 0;
@@ -114,9 +134,12 @@ int Run(const Args& a) {
     if (!in) return Fail(kExitIo, fmt::format("cannot read '{}'", a.file));
     std::stringstream ss;
     ss << in.rdbuf();
+    if (in.bad()) return Fail(kExitIo, fmt::format("'{}': read failed", a.file));
+    std::string text = ss.str();
+    StripUtf8Bom(text);
     if (!loaded->model->has_tokenizer()) return Fail(kExitModel, loaded->model->tokenizer_error().message());
     const smallthinker::Tokenizer& tok = loaded->model->tokenizer();
-    tokens = tok.Encode(ss.str(), tok.add_bos(), /*parse_special=*/false);
+    tokens = tok.Encode(text, tok.add_bos(), /*parse_special=*/false);
     n_chunk = tokens.size() / n_ctx;
     if (a.chunks >= 0) n_chunk = std::min<uint64_t>(n_chunk, static_cast<uint64_t>(a.chunks));
     if (n_chunk == 0) {
@@ -127,14 +150,19 @@ int Run(const Args& a) {
   std::fprintf(stderr, "perplexity: %llu chunks of %u tokens, scoring positions %u..%u of each\n",
                static_cast<unsigned long long>(n_chunk), n_ctx, first, n_ctx - 2);
 
-  std::ofstream base_out;
+  // The base is written to a temporary that replaces the file only when the run succeeds; every
+  // write is checked (a full disk must not leave a base that looks whole).
+  OutputFile base_out;
+  auto put = [&](const void* p, size_t n) { return base_out.Write(std::string(static_cast<const char*>(p), n)); };
   if (write_base) {
-    base_out.open(a.kld_base, std::ios::binary);
-    if (!base_out) return Fail(kExitIo, fmt::format("cannot create '{}'", a.kld_base));
+    auto f = OutputFile::Open(a.kld_base, "--kl-divergence-base");
+    if (!f.ok()) return Fail(kExitIo, f.status().message());
+    base_out = std::move(*f);
     const uint64_t ntok = tokens.size();
-    base_out.write(kKldMagic, 8).write(reinterpret_cast<const char*>(&V), 4).write(reinterpret_cast<const char*>(&n_ctx), 4);
-    base_out.write(reinterpret_cast<const char*>(&n_chunk), 8).write(reinterpret_cast<const char*>(&ntok), 8);
-    base_out.write(reinterpret_cast<const char*>(tokens.data()), ntok * 4);
+    if (!put(kKldMagic, 8) || !put(&V, 4) || !put(&n_ctx, 4) || !put(&n_chunk, 8) || !put(&ntok, 8) ||
+        !put(tokens.data(), ntok * 4)) {
+      return Fail(kExitIo, base_out.Commit().message());
+    }
   }
 
   MeanStat nll, base_nll, kld, same_top;
@@ -154,7 +182,7 @@ int Run(const Args& a) {
       nll.Add(-lp[next]);
       if (write_base) {
         for (uint32_t v = 0; v < V; ++v) half[v] = FloatToHalf(static_cast<float>(lp[v]));
-        base_out.write(reinterpret_cast<const char*>(half.data()), V * 2);
+        if (!put(half.data(), V * 2)) return Fail(kExitIo, base_out.Commit().message());
       }
       if (a.kld) {
         base_in.read(reinterpret_cast<char*>(half.data()), V * 2);
@@ -195,6 +223,9 @@ int Run(const Args& a) {
     std::printf("Same top token: %.3f +/- %.3f %%\n", 100.0 * same_top.Mean(), 100.0 * same_top.StdErr());
   }
   std::fprintf(stderr, "%s", FormatMemoryReport(MakeMemoryReport(dec, dec.stats().tokens)).c_str());
+  if (write_base) {
+    if (Status s = base_out.Commit(); !s.ok()) return Fail(kExitIo, s.message());
+  }
   return kExitOk;
 }
 
@@ -213,6 +244,7 @@ int main(int argc, char** argv) {
   app.add_option("--kl-divergence-base", a.kld_base,
                  "with -f: save the log-probabilities here; with --kl-divergence: read them from here");
   app.add_flag("--kl-divergence", a.kld, "compare this model against the saved base (text and chunks come from the file)");
+  st::IgnoreSigpipe();
   if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
-  return st::Run(a);
+  return st::FinishStdout(st::Run(a));
 }

@@ -16,8 +16,12 @@
 #include <string>
 
 #include "cli/exit_codes.h"
+#include "common/llama_flags.h"
+#include "common/output_check.h"
 #include "format/gguf_file.h"
 #include "text/tokenizer.h"
+#include "text/unicode.h"
+#include "util/escape.h"
 
 namespace st {
 namespace {
@@ -32,7 +36,7 @@ struct Args {
 };
 
 int Fail(int code, const std::string& message) {
-  std::fprintf(stderr, "error: %s\n", message.c_str());
+  std::fprintf(stderr, "error: %s\n", EscapeForDisplay(message).c_str());  // may quote the file's strings
   return code;
 }
 
@@ -46,6 +50,7 @@ int Run(const Args& a, bool have_prompt) {
     ss << in.rdbuf();
     if (in.bad()) return Fail(kExitIo, fmt::format("{}: read failed", a.file));
     text = ss.str();
+    StripUtf8Bom(text);  // an editor's mark, not part of the text
   }
   auto file = GgufFile::Open(a.model);
   if (!file.ok()) return Fail(ExitCodeForModelError(file.status()), file.status().message());
@@ -75,14 +80,11 @@ int main(int argc, char** argv) {
   app.footer(st::kExitCodesHelp);
   app.add_option("-m,--model", a.model, "GGUF file with tokenizer keys (a model or a vocabulary)")->required();
   auto* prompt = app.add_option("-p,--prompt", a.prompt, "the text");
-  app.add_option("-f,--file", a.file, "read the text from FILE (bytes as they are)");
+  app.add_option("-f,--file", a.file, "read the text from FILE (bytes as they are; a leading UTF-8 BOM is dropped)");
   app.add_flag("--add-bos", a.add_bos, "put the BOS token first (off by default, whatever the vocabulary says)");
   app.add_flag("--parse-special", a.parse_special, "turn special-token text such as <|im_start|> into its token");
   app.add_flag("--show-pieces", a.show_pieces, "print [{\"id\": ..., \"piece\": ...}, ...] instead of bare ids");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? st::kExitOk : st::kExitUsage;
-  }
-  return st::Run(a, prompt->count() > 0);
+  st::IgnoreSigpipe();
+  if (auto code = st::ParseCommandLine(app, argc, argv)) return *code;
+  return st::FinishStdout(st::Run(a, prompt->count() > 0));
 }
