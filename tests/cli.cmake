@@ -25,3 +25,13 @@ foreach(group OneShotTest ChatPtyTest BatchTest ErrorsTest)
             --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli/${group} ${group})
   set_tests_properties(cli_${group} PROPERTIES LABELS "cli" TIMEOUT 120)
 endforeach()
+
+# tests/cli/hardening_check.py (issue 12): result files replaced only on success, outputs that are
+# inputs refused, BOMs, bad bench values, short perplexity contexts, failed writes to stdout
+# (full disk, closed pipe) in every program, memory errors, escaped file strings, llama.cpp flags.
+foreach(group OutputFilesTest BomTest BenchArgsTest PerplexityTest StdoutErrorsTest MemoryTest EscapeTest LlamaFlagsTest)
+  add_test(NAME cli_hardening_${group}
+    COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/hardening_check.py
+            --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_hardening/${group} ${group})
+  set_tests_properties(cli_hardening_${group} PROPERTIES LABELS "cli" TIMEOUT 180)
+endforeach()
