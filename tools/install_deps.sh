@@ -7,12 +7,19 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev liburing-dev
+  libcpp-httplib-dev curl chromium
   python3 python3-numpy python3-regex
   time
 )
 # Training the shipped model (tools/train) needs PyTorch with a fast BLAS; its CI smoke test too.
 if [[ "${ST_SKIP_TORCH:-0}" != "1" ]]; then
   packages+=(python3-torch libopenblas0-pthread)
+fi
+
+# The server's tests run the official `openai` npm client and drive Chromium with playwright-core
+# (both installed by the tests from the npm registry): they need node and npm.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
 fi
 
 missing=()
