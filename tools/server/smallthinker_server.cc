@@ -60,7 +60,8 @@ int Main(int argc, char** argv) {
       "conversation's tokens, so a request that continues it evaluates only what is new.\n\n"
       "  smallthinker-server -m model.gguf --port 8080 --parallel 4\n"
       "  curl http://127.0.0.1:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
-      "       -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'"};
+      "       -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}]}'",
+      "smallthinker-server"};
   app.footer(kExitCodesHelp);
   ServerArgs a;
   AddServerOptions(app, a);
