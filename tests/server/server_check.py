@@ -212,8 +212,9 @@ class HttpTest(unittest.TestCase):
             self.assertLess(time.time(), deadline, "the slot was not freed")
             time.sleep(0.05)
         # It stopped long before its 400 tokens.
-        self.assertLess(metric(m, "smallthinker_tokens_predicted_total") - metric(m0, "smallthinker_tokens_predicted_total"),
-                        200)
+        generated = metric(m, "smallthinker_tokens_predicted_total") - metric(m0, "smallthinker_tokens_predicted_total")
+        print(f"disconnect after {got.count(b'data: ')} events: {generated:.0f} tokens generated in all", file=sys.stderr)
+        self.assertLess(generated, 50)
 
     def test_the_openai_client(self):
         r = subprocess.run(["node", os.path.join(os.path.dirname(__file__), "openai_client.mjs"), "--url", self.srv.url,
@@ -282,6 +283,35 @@ class LifecycleTest(unittest.TestCase):
         self.assertIn(b"shutting down", rest)
         self.assertIn("SIGTERM received", srv.text())
         srv.log.close()
+
+    def test_sigint_exits_0_too(self):
+        srv = Server("-c", "256")
+        self.assertEqual(curl(srv.url, "/health")[0], 200)
+        srv.proc.send_signal(signal.SIGINT)
+        self.assertEqual(srv.proc.wait(timeout=20), 0, srv.text())
+        self.assertIn("SIGINT received", srv.text())
+        srv.log.close()
+
+    def test_chat_template_file(self):
+        path = os.path.join(WORK, "template.jinja")
+        with open(path, "w") as f:
+            f.write("{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+        srv = Server("-c", "256", "--chat-template-file", path)
+        try:
+            status, _, text = curl(srv.url, "/apply-template",
+                                   {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}]})
+            self.assertEqual(status, 200, text)
+            self.assertEqual(json.loads(text)["prompt"],
+                             "<|im_start|>system\ns<|im_end|>\n<|im_start|>user\nu<|im_end|>\n<|im_start|>assistant\n")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        with open(path, "w") as f:
+            f.write("[INST] {{ messages[0].content }} [/INST]")
+        r = subprocess.run([os.path.join(BIN, "smallthinker-server"), "-m", MODEL, "--port", "0", "--chat-template-file",
+                            path], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("error: --chat-template:", r.stderr)
 
     def test_bad_flags_are_usage_errors(self):
         for args, words in [(["--port", "70000"], "--port"), (["--parallel", "0"], "--parallel"),
