@@ -41,6 +41,8 @@ wait_ready() {  # pid url
 }
 
 run_engine() {  # engine model skew -> appends JSON lines to $MODELS/server-load.jsonl
+  # A new port each time: the last server's connections may still hold the previous one.
+  PORT=$((PORT + 1))
   local engine="$1" model="$2" skew="$3" url="http://127.0.0.1:$PORT" pid
   if [[ "$engine" == "ours" ]]; then
     "$(bin server)" -m "$model" --port "$PORT" -t 2 --parallel "$SLOTS" -c "$CTX" --queue 64 \
@@ -68,14 +70,15 @@ run_engine() {  # engine model skew -> appends JSON lines to $MODELS/server-load
   wait "$pid" || true
 }
 
-rm -f "$MODELS/server-load.jsonl"
+# APPEND=1 keeps the earlier points (to rerun one skew after an interruption: SKEWS=0.25 APPEND=1).
+[[ "${APPEND:-0}" == "1" ]] || rm -f "$MODELS/server-load.jsonl"
 quiet_begin
 for skew in $SKEWS; do
   name=4b-q4_0-dense-sigmoid  # peers.sh's mainline-layout file (skew 0.45)
   [[ "$skew" == "0.45" ]] || name="4b-q4_0-dense-sigmoid-skew$skew"
   m=$(gen "$name" --preset 4b --type q4_0 --down normal --sparsity 0.7 --hot-expert-rate "$skew" --gating sigmoid)
-  run_engine ours "$m" "$skew"
-  if [[ -n "$ML_SERVER" ]]; then run_engine ml "$m" "$skew"; fi
+  run_engine ours "$m" "$skew" || echo "ours failed at skew $skew" >&2
+  if [[ -n "$ML_SERVER" ]]; then run_engine ml "$m" "$skew" || echo "ML failed at skew $skew" >&2; fi
 done
 quiet_end
 
@@ -87,7 +90,8 @@ quiet_end
   echo "$SLOTS slots of $CTX tokens, 2 threads; each client sends $REQS streamed /v1/completions requests"
   echo "one after another (a ~60-token prompt, $MAX_TOKENS tokens sampled with ignore_eos, temperature 0.8, top-k 40,"
   echo "top-p 0.95, min-p 0.05, seeds 1..N on both servers). Loopback. tokens/s = all generated tokens / wall time."
-  [[ -n "$ML_SERVER" ]] && echo "ML: llama-server from ML_BIN ($("$ML_SERVER" --version 2>&1 | grep -m1 version || true))."
+  # ML_REV: the mainline revision ML_BIN was built from (llama-server built outside git says "unknown").
+  [[ -n "$ML_SERVER" ]] && echo "ML: llama-server from ML_BIN (${ML_REV:-revision not given}; $SLOTS slots, -c $((SLOTS * CTX)) in all, continuous batching, --no-webui)."
   echo
   /usr/bin/python3 - "$MODELS/server-load.jsonl" <<'PY'
 import json, sys
