@@ -158,6 +158,7 @@ await check('a cached prefix longer than the sliding window answers as a fresh s
                                                      cache_prompt: false });
   assert.equal(want.usage.prompt_tokens_details.cached_tokens, 0);
   assert.equal(a2.choices[0].message.content, want.choices[0].message.content);
+  console.log(`     turn 2: ${cached} of ${a2.usage.prompt_tokens} prompt tokens reused (window 64)`);
   // A request that parts from the cached conversation early (a different turn 1) is exact too.
   const other = [{ role: 'user', content: long.replace('red ball', 'blue kite') + 'what happened next?' }];
   const a3 = await client.chat.completions.create({ model: MODEL, messages: other, temperature: 0, max_tokens: 40 });
@@ -165,6 +166,7 @@ await check('a cached prefix longer than the sliding window answers as a fresh s
                                                    cache_prompt: false });
   assert.equal(w3.usage.prompt_tokens_details.cached_tokens, 0);
   assert.equal(a3.choices[0].message.content, w3.choices[0].message.content);
+  console.log(`     parted early: ${a3.usage.prompt_tokens_details.cached_tokens} of ${a3.usage.prompt_tokens} reused`);
 });
 
 if (failures) {
