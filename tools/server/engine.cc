@@ -12,6 +12,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+CompletionEvent FinalEvent(const CompletionResult& r) {
+  CompletionEvent ev;
+  ev.final = r;
+  return ev;
+}
+
 double Ms(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
 size_t CommonPrefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
@@ -104,7 +110,7 @@ void Engine::Shutdown() {
       res.finish = FinishReason::kError;
       res.error = "the server is shutting down";
       res.error_status = 503;
-      r->Push({.final = res});
+      r->Push(FinalEvent(res));
     }
     queue_.clear();
   }
@@ -151,7 +157,7 @@ void Engine::AssignLocked() {
       ++stats_.requests_cancelled;
       CompletionResult res;
       res.finish = FinishReason::kCancelled;
-      req->Push({.final = res});
+      req->Push(FinalEvent(res));
       continue;
     }
     // The free slot with the longest shared prefix; ties (and no sharing) go to the least recently used.
