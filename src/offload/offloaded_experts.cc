@@ -111,7 +111,14 @@ void OffloadedExperts::StartReadLocked(int64_t slot, ExpertKey key) {
   for (const ReadRequest& r : reqs) {
     ++stats_.reads;
     stats_.bytes_read += r.size;
-    io_->Submit(r);
+    Status s = io_->Submit(r);
+    if (s.ok()) continue;
+    // Refused: no callback will come for it, so account for it here as a failed read.
+    if (st.error.ok()) st.error = std::move(s);
+    if (--st.reads_pending == 0) {
+      st.state = State::kError;
+      cache_->SetLoading(slot, false);
+    }
   }
 }
 
@@ -186,9 +193,18 @@ Result<ExpertWeights> OffloadedExperts::Acquire(uint32_t il, int32_t e) {
   }
   if (slots_[slot].state == State::kLoading) {
     const auto t0 = std::chrono::steady_clock::now();
-    ready_cv_.wait(lock, [&] { return slots_[slot].state != State::kLoading; });
+    const bool arrived =
+        ready_cv_.wait_for(lock, options_.acquire_timeout, [&] { return slots_[slot].state != State::kLoading; });
     stats_.stall_ns += static_cast<uint64_t>(
         std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    if (!arrived) {
+      // The slot stays loading (its buffer belongs to the read until that completes); Release
+      // unpins it and a late completion still makes it ready.
+      return IoError(fmt::format("loading expert {} of layer {}: its read from '{}' at offset {} did not complete "
+                                 "within {:.1f} s (reader {}); the disk or the reader is stalled",
+                                 e, il, path_, layout_.Ranges(il, static_cast<uint32_t>(e))[0].offset,
+                                 options_.acquire_timeout.count() / 1000.0, io_->name()));
+    }
   }
   if (slots_[slot].state == State::kError) {
     Status err = slots_[slot].error;

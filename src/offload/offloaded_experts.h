@@ -4,14 +4,16 @@
 // At the prefetch point the decoder names the experts layer il will use; missing ones are read at
 // once (O_DIRECT, io_uring or reader threads) while attention runs, and Acquire waits only for what
 // has not arrived yet (the stall). Duplicate requests merge: an expert already resident or in flight
-// is never read twice. A failed or short read is kept with the expert and returned by Acquire, which
-// stops generation with that error.
+// is never read twice. A failed, short or refused read is kept with the expert and returned by
+// Acquire, which stops generation with that error; so is a read that does not arrive within
+// acquire_timeout. After a failed read the slot is dropped on Release, so a later request retries.
 //
 // Thread-safety: the decoder calls from one thread; the reader completes on its own threads. All
 // shared state is guarded by mu_.
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -33,6 +35,9 @@ struct OffloadOptions {
   IoEngineOptions io;
   std::string expert_file;   // read from this laid-out expert file instead of the GGUF
   bool direct_io = true;     // O_DIRECT (falls back to buffered reads where unsupported)
+  // How long Acquire waits for an expert's reads before it reports the disk stalled (an error, so
+  // a hung device stops generation instead of hanging it). Tests shorten it.
+  std::chrono::milliseconds acquire_timeout{30000};
 };
 
 class OffloadedExperts final : public ExpertSource {
