@@ -313,21 +313,25 @@ void Engine::Finish(uint32_t s, FinishReason reason, std::string error, int stat
   res.predicted_ms = sl.generated > 0 ? Ms(sl.t_first, now) : 0;
   res.slot = static_cast<int>(s);
   ev.final = res;
-  sl.req->Push(std::move(ev));
-  sl.req.reset();
+  std::shared_ptr<Request> req = std::move(sl.req);
   sl.next = -1;
   if (reason == FinishReason::kError) {
     // What the sequence holds is unknown after a failed batch: start it afresh.
     sl.cached.clear();
     (void)context_.Truncate(s, 0);
   }
-  std::lock_guard lock(mu_);
-  busy_[s] = false;
-  ++stats_.requests_finished;
-  if (reason == FinishReason::kCancelled) ++stats_.requests_cancelled;
-  if (reason == FinishReason::kError) ++stats_.requests_failed;
-  stats_.cached_tokens += res.cached_tokens;
-  stats_.predicted_tokens += res.completion_tokens;
+  {
+    // The slot is free and counted before the client hears the end, so what it reads next
+    // (/health, /metrics) already shows it.
+    std::lock_guard lock(mu_);
+    busy_[s] = false;
+    ++stats_.requests_finished;
+    if (reason == FinishReason::kCancelled) ++stats_.requests_cancelled;
+    if (reason == FinishReason::kError) ++stats_.requests_failed;
+    stats_.cached_tokens += res.cached_tokens;
+    stats_.predicted_tokens += res.completion_tokens;
+  }
+  req->Push(std::move(ev));
 }
 
 }  // namespace st
