@@ -1,6 +1,6 @@
-# smallthinker-server tests (label "server"; ctest -L server):
+# smallthinker-server tests (label "server", the units "unit"):
 #   server_unittests   GoogleTest units of tools/server (stop strings, request parsing, the engine);
-#                      labelled "unit" too, so tools/sanitize.sh runs them under ASan/UBSan
+#                      labelled "unit", so tools/sanitize.sh runs them under ASan/UBSan and TSan
 #   server_npm         installs the `openai` client and `playwright-core` from the npm registry
 #                      into the build tree (a fixture of the two below)
 #   server_http        tests/server/server_check.py: the server end to end with curl and with the
@@ -12,7 +12,9 @@ target_include_directories(server_unittests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(server_unittests PRIVATE ST_SOURCE_DIR="${CMAKE_SOURCE_DIR}" ST_BINARY_DIR="${CMAKE_BINARY_DIR}"
                            ST_SHARED_DIR="${ST_SHARED_DIR}")
 target_link_libraries(server_unittests PRIVATE st_server st_gen GTest::gtest GTest::gtest_main GTest::gmock)
-gtest_discover_tests(server_unittests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "unit;server")  # unit: also under the sanitizers
+# Label "unit" only (gtest_discover_tests keeps just the first of several labels): ctest -L unit runs them,
+# and so do the sanitizers.
+gtest_discover_tests(server_unittests DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "unit")
 
 set(ST_SERVER_NPM ${CMAKE_BINARY_DIR}/test_scratch/server/npm)
 find_program(ST_NPM npm)
