@@ -39,7 +39,9 @@ std::string ParseMessages(const nlohmann::ordered_json& j, std::vector<ChatMessa
 }
 
 std::string ParseCount(const nlohmann::ordered_json& j, const char* name, std::optional<int32_t>* out) {
-  if (!j.is_number_integer() || j.get<int64_t>() < -1 || j.get<int64_t>() > INT32_MAX) {
+  // An unsigned value is read as one: 2^64-1 as int64_t would wrap to -1 ("until the end").
+  if (!j.is_number_integer() || (j.is_number_unsigned() && j.get<uint64_t>() > INT32_MAX) ||
+      j.get<int64_t>() < -1 || j.get<int64_t>() > INT32_MAX) {
     return fmt::format("\"{}\" must be an integer >= -1 (-1 = until the end)", name);
   }
   *out = static_cast<int32_t>(j.get<int64_t>());
