@@ -71,6 +71,9 @@ class Tokenizer {
 
   // The engine's tokenizer, for its own text utilities (chat templates, streaming decode).
   const st::Tokenizer& impl() const { return *impl_; }
+  // The public face of an engine tokenizer that has no Model around it (the engine's own fuzzers).
+  // `impl` must outlive the result.
+  static Tokenizer FromImpl(const st::Tokenizer& impl) { return Tokenizer(&impl); }
 
  private:
   friend class Model;

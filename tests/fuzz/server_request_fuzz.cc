@@ -16,7 +16,7 @@ const smallthinker::Tokenizer& PublicVocabulary() {
     if (!t.ok()) st::fuzz::FailIf("server_request_fuzz", path + ": " + t.status().ToString());
     return new st::Tokenizer(std::move(*t));
   }();
-  static const smallthinker::Tokenizer tok = st::fuzz::PublicTokenizer(impl);
+  static const smallthinker::Tokenizer tok = smallthinker::Tokenizer::FromImpl(*impl);
   return tok;
 }
 

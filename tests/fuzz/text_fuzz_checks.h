@@ -6,7 +6,6 @@
 // links only that check's sources (inline functions nobody calls are never emitted).
 #pragma once
 
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -27,14 +26,6 @@ namespace st::fuzz {
 
 inline std::string_view AsText(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
-}
-
-// The public tokenizer the server's parsers take, around an engine tokenizer. Its constructor is
-// private to smallthinker::Model, and loading a Model would pull the whole engine into the fuzz
-// build; the class is one pointer (trivially copyable), so a bit_cast makes the same object.
-inline smallthinker::Tokenizer PublicTokenizer(const Tokenizer* impl) {
-  static_assert(sizeof(smallthinker::Tokenizer) == sizeof(impl));
-  return std::bit_cast<smallthinker::Tokenizer>(impl);
 }
 
 // ---- batch lines (tools/cli/batch_input.h) ----

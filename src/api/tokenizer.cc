@@ -1,6 +1,5 @@
-// The fuzz build's definitions of smallthinker::Tokenizer's forwarding methods: the real ones are
-// in src/api/model.cc, whose Model::Load needs the whole engine (runtime, kernels, offload), which
-// the request-parser fuzzer does not reach. Same one-line bodies; keep in step with model.cc.
+// smallthinker::Tokenizer: the public face of st::Tokenizer. Apart from model.cc so that programs
+// holding an engine tokenizer without a Model (the fuzzers) link these and nothing of the engine.
 #include "smallthinker/model.h"
 #include "text/tokenizer.h"
 
