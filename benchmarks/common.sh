@@ -31,6 +31,19 @@ gen() {
   echo "$out"
 }
 
+# story_prompts OUT COUNT WORDS MIN_WORDS: the first WORDS words of the first COUNT stories of the
+# shared TinyStories corpus that have more than MIN_WORDS words, one per line, into OUT.
+story_prompts() {
+  /usr/bin/python3 - "$SHARED/data/corpus/tinystories-subset-Arnoochka.txt" "$@" <<'PY'
+import sys
+corpus, out, count, words, min_words = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+stories = [s.strip() for s in open(corpus, encoding="utf-8").read().split("\n\n") if len(s.split()) > min_words]
+with open(out, "w") as f:
+    for s in stories[:count]:
+        f.write(" ".join(s.split()[:words]) + "\n")
+PY
+}
+
 # Other processes (a training run, a build) would distort timings: stop the busiest ones for the
 # duration of a measurement and let them continue afterwards. Set QUIET=0 to disable.
 PAUSED_PIDS=()

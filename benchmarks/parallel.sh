@@ -12,14 +12,7 @@ REPS="${REPS:-3}"
 out="$RESULTS/parallel.md"
 prompts="$MODELS/parallel-prompts.txt"
 # Eight story openings from the shared corpus (first ~30 words of 8 stories), one per line.
-/usr/bin/python3 - "$SHARED/data/corpus/tinystories-subset-Arnoochka.txt" "$prompts" <<'EOF'
-import sys
-text = open(sys.argv[1], encoding="utf-8").read()
-stories = [s.strip() for s in text.split("\n\n") if len(s.split()) > 40]
-with open(sys.argv[2], "w") as f:
-    for s in stories[:8]:
-        f.write(" ".join(s.split()[:30]) + "\n")
-EOF
+story_prompts "$prompts" 8 30 40
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 

@@ -20,14 +20,7 @@ SKEWS="${SKEWS:-0.45 0.25}"
 PORT="${PORT:-18765}"
 out="$RESULTS/server_load.md"
 prompts="$MODELS/server-load-prompts.txt"
-/usr/bin/python3 - "$SHARED/data/corpus/tinystories-subset-Arnoochka.txt" "$prompts" <<'PY'
-import sys
-text = open(sys.argv[1], encoding="utf-8").read()
-stories = [s.strip() for s in text.split("\n\n") if len(s.split()) > 60]
-with open(sys.argv[2], "w") as f:
-    for s in stories[:64]:
-        f.write(" ".join(s.split()[:45]) + "\n")
-PY
+story_prompts "$prompts" 64 45 60
 ML_SERVER=""
 if [[ -n "${ML_BIN:-}" && -x "$ML_BIN/llama-server" ]]; then ML_SERVER="$ML_BIN/llama-server"; fi
 
