@@ -188,7 +188,10 @@ void Engine::Start(uint32_t s, std::shared_ptr<Request> req) {
   size_t keep = p.cache_prompt ? CommonPrefix(sl.cached, p.prompt) : 0;
   keep = std::min(keep, p.prompt.size() - 1);
   keep = context_.KeepablePrefix(s, static_cast<uint32_t>(keep));
-  if (!context_.Truncate(s, static_cast<uint32_t>(keep)).ok()) keep = 0, (void)context_.Truncate(s, 0);
+  if (!context_.Truncate(s, static_cast<uint32_t>(keep)).ok()) {
+    keep = 0;  // KeepablePrefix said it could; start afresh rather than trust the sequence
+    (void)context_.Truncate(s, 0);
+  }
   sl.cached.resize(keep);
   sl.prompt_done = keep;
   sl.reused = static_cast<uint32_t>(keep);

@@ -143,8 +143,9 @@ json ChatLogprobs(const std::vector<TokenLogprobs>& lps, const smallthinker::Tok
   return {{"content", content}};
 }
 
-// The legacy completions shape; text_offset counts from `offset`.
-json CompletionLogprobs(const std::vector<TokenLogprobs>& lps, const smallthinker::Tokenizer& tok, size_t offset) {
+// The legacy completions shape; text_offset counts from the start of `lps`' text.
+json CompletionLogprobs(const std::vector<TokenLogprobs>& lps, const smallthinker::Tokenizer& tok) {
+  size_t offset = 0;
   json tokens = json::array(), token_lps = json::array(), top = json::array(), offsets = json::array();
   for (const TokenLogprobs& t : lps) {
     const std::string piece = PieceText(tok, t.chosen.id);
@@ -320,7 +321,7 @@ json CompletionResponse(const ParsedCompletion& req, const ResponseMeta& meta, c
     choice["logprobs"] = req.logprobs ? ChatLogprobs(logprobs, tokenizer) : json();
   } else {
     choice["text"] = text;
-    choice["logprobs"] = req.logprobs ? CompletionLogprobs(logprobs, tokenizer, 0) : json();
+    choice["logprobs"] = req.logprobs ? CompletionLogprobs(logprobs, tokenizer) : json();
   }
   choice["finish_reason"] = FinishReasonName(result.finish);
   j["choices"] = json::array({choice});
@@ -340,7 +341,7 @@ json CompletionChunk(const ParsedCompletion& req, const ResponseMeta& meta, cons
     choice["logprobs"] = lp ? ChatLogprobs(logprobs, tokenizer) : json();
   } else {
     choice["text"] = text;
-    choice["logprobs"] = lp ? CompletionLogprobs(logprobs, tokenizer, 0) : json();
+    choice["logprobs"] = lp ? CompletionLogprobs(logprobs, tokenizer) : json();
   }
   choice["finish_reason"] = result ? json(FinishReasonName(result->finish)) : json();
   j["choices"] = json::array({choice});
