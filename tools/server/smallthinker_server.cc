@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -90,7 +92,14 @@ int Main(int argc, char** argv) {
     return kExitError;
   }
   std::fprintf(stderr, "smallthinker-server: listening on http://%s:%d\n", a.host.c_str(), port);
-  std::thread listener([&http] { http.listen_after_bind(); });
+  std::atomic<bool> listener_done{false};
+  std::thread listener([&http, &listener_done] {
+    http.listen_after_bind();
+    listener_done = true;
+  });
+  // stop() only stops a server that is already running: wait for the accept loop, or an early
+  // start-up that failed to load could never end its listener.
+  while (!http.is_running() && !listener_done) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::thread signals(SignalThread, set, &http);
   signals.detach();
 
