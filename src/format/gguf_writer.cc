@@ -23,9 +23,7 @@ void PutString(std::vector<uint8_t>& out, const std::string& s) {
 
 }  // namespace
 
-GgufWriter::~GgufWriter() {
-  if (f_ != nullptr) std::fclose(f_);
-}
+GgufWriter::~GgufWriter() = default;
 
 void GgufWriter::Set(const std::string& key, GgufValue value) {
   for (auto& kv : kv_) {
@@ -97,7 +95,7 @@ void GgufWriter::WriteValue(std::vector<uint8_t>& out, const GgufValue& v) const
 }
 
 Status GgufWriter::Write(const void* p, uint64_t n) {
-  if (n > 0 && std::fwrite(p, 1, n, f_) != n) {
+  if (n > 0 && std::fwrite(p, 1, n, out_.file()) != n) {
     return IoError(fmt::format("'{}': write failed after {} bytes: {}", path_, written_, std::strerror(errno)));
   }
   written_ += n;
@@ -117,8 +115,8 @@ Status GgufWriter::Pad() {
 
 Status GgufWriter::WriteHeader(const std::string& path) {
   path_ = path;
-  f_ = std::fopen(path.c_str(), "wb");
-  if (f_ == nullptr) return IoError(fmt::format("'{}': cannot create: {}", path, std::strerror(errno)));
+  if (out_.is_open()) return Internal("GgufWriter: WriteHeader called twice");
+  ST_ASSIGN_OR_RETURN(out_, OutputFile::Open(path, "output"));
   std::vector<uint8_t> out;
   Put<uint32_t>(out, kGgufMagic);
   Put<uint32_t>(out, kGgufVersion);
@@ -143,7 +141,7 @@ Status GgufWriter::WriteHeader(const std::string& path) {
 }
 
 Status GgufWriter::WriteTensorData(const void* data, uint64_t size) {
-  if (f_ == nullptr) return Internal("GgufWriter: WriteTensorData before WriteHeader");
+  if (!out_.is_open()) return Internal("GgufWriter: WriteTensorData before WriteHeader");
   if (next_tensor_ >= tensors_.size()) return Internal("GgufWriter: more tensor data than declared tensors");
   const Tensor& t = tensors_[next_tensor_];
   if (size != TensorBytes(next_tensor_)) {
@@ -157,16 +155,13 @@ Status GgufWriter::WriteTensorData(const void* data, uint64_t size) {
 }
 
 Status GgufWriter::Finish() {
-  if (f_ == nullptr) return Internal("GgufWriter: Finish before WriteHeader");
+  if (!out_.is_open()) return Internal("GgufWriter: Finish before WriteHeader");
   if (next_tensor_ != tensors_.size()) {
     return Internal(fmt::format("GgufWriter: {} of {} tensors written", next_tensor_, tensors_.size()));
   }
   // Pad the end so the last tensor is followed by alignment padding, as ggml writers do.
   ST_RETURN_IF_ERROR(Pad());
-  const int rc = std::fclose(f_);
-  f_ = nullptr;
-  if (rc != 0) return IoError(fmt::format("'{}': close failed: {}", path_, std::strerror(errno)));
-  return Status::Ok();
+  return out_.Commit();
 }
 
 }  // namespace st

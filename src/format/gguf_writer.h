@@ -15,6 +15,7 @@
 #include "format/gguf_value.h"
 #include "kernels/ggml_type.h"
 #include "smallthinker/status.h"
+#include "util/output_file.h"
 
 namespace st {
 
@@ -32,11 +33,13 @@ class GgufWriter {
   // Declares a tensor. `ne` is fastest-varying first (PyTorch [out, in] -> {in, out}).
   void AddTensor(const std::string& name, GgmlType type, std::vector<uint64_t> ne);
 
-  // Opens `path` and writes header, metadata and tensor directory.
+  // Starts `path` and writes header, metadata and tensor directory. The file is written to a
+  // temporary beside `path` and renamed over it by Finish, so a failed or abandoned write (an error,
+  // a full disk, an exception) never leaves a truncated GGUF or empties an existing one.
   Status WriteHeader(const std::string& path);
   // Writes the next declared tensor's bytes; `size` must equal its byte size.
   Status WriteTensorData(const void* data, uint64_t size);
-  // Checks every tensor was written, flushes and closes.
+  // Checks every tensor was written, flushes, closes and renames the temporary onto the path.
   Status Finish();
 
   // Bytes of a declared tensor (for callers that build data incrementally).
@@ -60,7 +63,7 @@ class GgufWriter {
   size_t next_tensor_ = 0;
   uint64_t written_ = 0;
   uint64_t data_start_ = 0;
-  std::FILE* f_ = nullptr;
+  OutputFile out_;   // the temporary until Finish commits it (discarded by the destructor)
   std::string path_;
 };
 

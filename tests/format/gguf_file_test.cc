@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "format/gguf_writer.h"
@@ -82,6 +83,59 @@ TEST(GgufFileTest, WriterRoundTripsEveryValueType) {
   EXPECT_EQ(reinterpret_cast<const float*>(t->data)[5], 6.0f);
   EXPECT_EQ(f->FindTensor("t1")->data[33], 7);
   EXPECT_EQ(f->FindTensor("t1")->offset % 32, 0u);
+}
+
+// A writer abandoned half-way (an error in the caller, an exception) leaves the earlier file as it
+// was and no temporary behind; the file appears only when Finish succeeds.
+TEST(GgufFileTest, WriterReplacesTheFileOnlyOnFinish) {
+  const std::string dir = testing::ScratchDir("gguf_writer_atomic");
+  const std::string path = dir + "/model.gguf";
+  { std::ofstream(path, std::ios::binary) << "earlier model"; }
+  auto contents = [&] {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  auto entries = [&] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++n;
+    return n;
+  };
+  std::vector<float> data(8, 1.0f);
+  {
+    GgufWriter w;
+    w.Set("general.name", GgufValue::Str("abandoned"));
+    w.AddTensor("t0", GgmlType::kF32, {4, 2});
+    w.AddTensor("t1", GgmlType::kF32, {4, 2});
+    ASSERT_TRUE(w.WriteHeader(path).ok());
+    ASSERT_TRUE(w.WriteTensorData(data.data(), 32).ok());
+    EXPECT_EQ(contents(), "earlier model");  // still: the data goes to a temporary
+    Status early = w.Finish();               // one tensor missing: refused
+    EXPECT_FALSE(early.ok());
+  }
+  EXPECT_EQ(contents(), "earlier model");
+  EXPECT_EQ(entries(), 1u) << "a temporary was left in " << dir;
+
+  GgufWriter w;
+  w.AddTensor("t0", GgmlType::kF32, {4, 2});
+  ASSERT_TRUE(w.WriteHeader(path).ok());
+  ASSERT_TRUE(w.WriteTensorData(data.data(), 32).ok());
+  ASSERT_TRUE(w.Finish().ok());
+  EXPECT_EQ(contents().substr(0, 4), "GGUF");
+  EXPECT_EQ(entries(), 1u);
+  ASSERT_TRUE(GgufFile::Open(path).ok());
+}
+
+// Writing to a full device is an error that names the path, from the write or from Finish.
+TEST(GgufFileTest, WriterReportsAFullDevice) {
+  GgufWriter w;
+  w.AddTensor("t0", GgmlType::kF32, {1024, 64});
+  std::vector<float> data(1024 * 64, 0.5f);
+  Status s = w.WriteHeader("/dev/full");
+  if (s.ok()) s = w.WriteTensorData(data.data(), data.size() * sizeof(float));
+  if (s.ok()) s = w.Finish();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kIoError);
+  EXPECT_THAT(s.message(), HasSubstr("/dev/full"));
 }
 
 TEST(GgufFileTest, TypedGettersNameKeyAndTypes) {

@@ -11,6 +11,7 @@
 
 #include "cli/exit_codes.h"
 #include "gen/model_generator.h"
+#include "util/output_file.h"
 #include "util/thread_pool.h"
 
 int main(int argc, char** argv) {
@@ -113,6 +114,11 @@ int main(int argc, char** argv) {
     return st::kExitUsage;
   }
   s.weight_type = *t;
+  // The tokenizer source is read while the model is written: -o must name another file.
+  if (st::Status c = st::CheckOutputsAreNotInputs({{"-o", out}}, {{"--vocab-gguf", vocab_gguf}}); !c.ok()) {
+    std::fprintf(stderr, "error: %s\n", c.message().c_str());
+    return st::kExitUsage;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   st::Status status = st::GenerateModel(s, out, threads);
   if (!status.ok()) {

@@ -15,6 +15,7 @@
 #include "cli/exit_codes.h"
 #include "text/hf_vocab.h"
 #include "text/tokenizer.h"
+#include "util/output_file.h"
 
 namespace st {
 namespace {
@@ -27,6 +28,12 @@ struct Args {
 };
 
 int Run(const Args& a) {
+  if (Status c = CheckOutputsAreNotInputs({{"-o", a.output}}, {{"--tokenizer-json", a.tokenizer_json},
+                                                                {"--tokenizer-config", a.tokenizer_config}});
+      !c.ok()) {
+    std::fprintf(stderr, "error: %s\n", c.message().c_str());
+    return kExitUsage;
+  }
   auto vocab = LoadHfVocab(a.tokenizer_json, a.tokenizer_config, a.n_vocab);
   if (!vocab.ok()) {
     std::fprintf(stderr, "error: %s\n", vocab.status().message().c_str());
