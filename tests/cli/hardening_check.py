@@ -24,6 +24,12 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_IO = 0, 1, 2, 3, 4
 ESC = b"\x1b"
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def tool(name):
     return os.path.join(BIN, name)
 
@@ -182,6 +188,18 @@ class BomTest(Case):
         self.assertEqual(r.returncode, EXIT_OK, r.err)
         return [line for line in r.err.splitlines() if line.startswith("prompt:")]
 
+    def test_chat_from_stdin_with_bom(self):
+        def evaluated(data):
+            r = subprocess.run([tool("smallthinker-cli"), "-m", self.model, "-t", "1", "-cnv", "-v", "-n", "2"],
+                               input=data, capture_output=True, timeout=120)
+            err = r.stderr.decode("utf-8", "replace")
+            self.assertEqual(r.returncode, EXIT_OK, err)
+            return [line.split("evaluating")[1] for line in err.splitlines() if "chat: turn 1:" in line
+                    and "evaluating" in line]
+        plain = evaluated(b"hello there\n")
+        self.assertEqual(len(plain), 1)
+        self.assertEqual(evaluated(self.BOM + b"hello there\n"), plain)
+
     def test_prompt_files_with_bom(self):
         plain = self.write("plain.txt", b"hello there")
         bom = self.write("bom.txt", self.BOM + b"hello there")
@@ -288,6 +306,70 @@ class StdoutErrorsTest(Case):
                     os.close(write_end)
                 r.err = r.stderr.decode("utf-8", "replace")
                 self.assert_one_error(r, EXIT_IO, "Broken pipe")
+
+
+    def closed_pipe(self, args, stdin_data=None):
+        """Runs the CLI with stdout on a pipe whose reader has gone, as `| head -c0`."""
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            r = subprocess.run([tool("smallthinker-cli"), "-m", self.model, "-t", "1", *args],
+                               input=stdin_data, stdin=None if stdin_data is not None else subprocess.DEVNULL,
+                               stdout=write_end, stderr=subprocess.PIPE, timeout=120)
+        finally:
+            os.close(write_end)
+        r.err = r.stderr.decode("utf-8", "replace")
+        return r
+
+    def test_generation_stops_when_nobody_reads(self):
+        # -n 400 with the end of text ignored would run the whole context; the first failed write
+        # ends it after one token instead.
+        r = self.closed_pipe(["-p", "hi", "-n", "400", "--ignore-eos", "-c", "512"])
+        self.assert_one_error(r, EXIT_IO, "Broken pipe")
+        self.assertIn("stopped after 1 generated tokens: the output cannot be written", r.err)
+
+    def test_chat_ends_when_nobody_reads(self):
+        r = self.closed_pipe(["-cnv", "-n", "4", "--ignore-eos"], stdin_data=b"Hello\nAgain\nThird\n")
+        self.assert_one_error(r, EXIT_IO, "Broken pipe")
+        self.assertIn("chat: turn 1: the answer cannot be written; ending the chat", r.err)
+        self.assertNotIn("turn 2", r.err)
+
+
+class ModelToolsOutputTest(Case):
+    """smallthinker-gen and smallthinker-vocab write their GGUF through a temporary: a failed run
+    keeps the earlier file, and an output that is one of the inputs is refused."""
+
+    def gen(self, out, *extra):
+        return self.run_tool("smallthinker-gen", "--preset", "tiny", "--type", "q8_0", "-t", "1", "-o", out, *extra)
+
+    def test_output_equal_to_the_vocabulary_source_is_refused(self):
+        vocab = self.path("vocab-source.gguf")
+        shutil.copy(self.model, vocab)
+        with open(vocab, "rb") as f:
+            before = f.read()
+        r = self.gen(vocab, "--vocab-gguf", vocab)
+        self.assert_one_error(r, EXIT_USAGE, "-o", "is the same file as --vocab-gguf")
+        self.assert_untouched(vocab, before)
+        tok_json = self.write("tokenizer.json", '{"model": {}}')
+        r = self.run_tool("smallthinker-vocab", "--tokenizer-json", tok_json, "-o", tok_json)
+        self.assert_one_error(r, EXIT_USAGE, "-o", "is the same file as --tokenizer-json")
+        self.assert_untouched(tok_json, b'{"model": {}}')
+
+    def test_failed_generation_keeps_the_earlier_file(self):
+        out = self.write("earlier.gguf", b"earlier model")
+        bad_vocab = self.write("bad-vocab.gguf", b"GGUF\x03\x00\x00\x00 truncated")
+        r = self.gen(out, "--vocab-gguf", bad_vocab)
+        self.assertNotEqual(r.returncode, EXIT_OK, r.err)
+        self.assert_untouched(out, b"earlier model")
+        self.assert_no_temporaries()
+        r = self.gen("/dev/full")
+        self.assert_one_error(r, EXIT_IO, "/dev/full", "No space left on device")
+        r = self.gen(out)
+        self.assertEqual(r.returncode, EXIT_OK, r.err)
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(4), b"GGUF")
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o666 & ~current_umask())  # as the file had
+        self.assert_no_temporaries()
 
 
 class MemoryTest(Case):

@@ -13,6 +13,7 @@
 #include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
 #include "cli/interrupt.h"
+#include "text/unicode.h"
 
 namespace st {
 namespace {
@@ -62,8 +63,10 @@ int RunChat(CliContext& ctx) {
   o.n_predict = a.n_predict;
   o.ignore_eos = a.ignore_eos;
   o.render_special = a.special;
+  o.output_failed = OutputFailed;  // a closed stdout ends the chat (exit 4 from the caller)
 
   LineReader reader(STDIN_FILENO);
+  bool first_line = true;  // a file piped to stdin may start with a byte-order mark
   bool first_from_args = a.has_prompt || !a.prompt_file.empty();
   int turns = 0;
   int exit_code = kExitOk;
@@ -88,6 +91,8 @@ int RunChat(CliContext& ctx) {
         exit_code = kExitInterrupted;
         break;
       }
+      if (first_line) StripUtf8Bom(user);
+      first_line = false;
       if (IsBlank(user)) continue;
       if (const size_t bad = FirstInvalidUtf8(user); bad != user.size()) {
         std::fprintf(stderr, "error: the message is not valid UTF-8 (byte %zu of %zu); not sent\n", bad, user.size());
@@ -126,6 +131,10 @@ int RunChat(CliContext& ctx) {
       std::fprintf(stderr, "chat: turn %d: answered %zu tokens (stop: %s)\n", turns, g->tokens.size(), last_stop);
     }
     if (g->stop == StopReason::kInterrupted) std::fputs("[interrupted]\n", stderr);
+    if (g->stop == StopReason::kOutput) {
+      std::fprintf(stderr, "chat: turn %d: the answer cannot be written; ending the chat\n", turns);
+      break;
+    }
     if (g->stop == StopReason::kContext) {
       std::fprintf(stderr, "context full: the context holds %u tokens (-c); ending the chat\n", gen.n_ctx());
       break;

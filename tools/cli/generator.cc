@@ -24,6 +24,7 @@ const char* StopReasonName(StopReason r) {
     case StopReason::kLength: return "length";
     case StopReason::kContext: return "context";
     case StopReason::kInterrupted: return "interrupted";
+    case StopReason::kOutput: return "output";
   }
   return "?";
 }
@@ -132,6 +133,10 @@ Result<Generation> Generator::Generate(const GenerateOptions& o, const std::func
       break;
     }
     emit(stream.Push(t));
+    if (o.output_failed && o.output_failed()) {
+      g.stop = StopReason::kOutput;
+      break;
+    }
     if (limit_reached()) {
       g.stop = StopReason::kLength;
       break;

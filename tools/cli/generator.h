@@ -25,8 +25,9 @@ enum class StopReason {
   kLength,       // -n tokens were generated
   kContext,      // the context is full
   kInterrupted,  // Ctrl-C
+  kOutput,       // the caller's output failed (GenerateOptions::output_failed: a closed pipe, a full disk)
 };
-// "eog", "length", "context", "interrupted" (the batch results' stop_reason).
+// "eog", "length", "context", "interrupted", "output" (the batch results' stop_reason).
 const char* StopReasonName(StopReason r);
 
 // The logits to sample from: `logits`, or a copy in *work with the --logit-bias biases added and
@@ -38,6 +39,9 @@ struct GenerateOptions {
   int32_t n_predict = -1;       // -1: until end of generation or a full context
   bool ignore_eos = false;      // end-of-generation tokens get -inf (never sampled)
   bool render_special = false;  // on_text gets control tokens' text too
+  // Checked after each token's text is passed on: true stops the generation (kOutput), so a reader
+  // that went away (`| head -c1`) does not cost the rest of -n tokens of compute.
+  std::function<bool()> output_failed;
 };
 
 struct Generation {

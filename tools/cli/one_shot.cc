@@ -61,6 +61,7 @@ int RunOneShot(CliContext& ctx) {
   o.n_predict = a.n_predict;
   o.ignore_eos = a.ignore_eos;
   o.render_special = a.special;
+  o.output_failed = OutputFailed;  // the caller reports exit 4
   auto g = gen.Generate(o, WriteOut);
   WriteOut("\n");
   if (!g.ok()) return Fail(ExitCodeForRunError(g.status()), g.status());
@@ -71,6 +72,9 @@ int RunOneShot(CliContext& ctx) {
   if (g->stop == StopReason::kContext) {
     std::fprintf(stderr, "context full: the context holds %u tokens (-c); stopped after %zu generated tokens\n",
                  gen.n_ctx(), g->tokens.size());
+  }
+  if (g->stop == StopReason::kOutput) {
+    std::fprintf(stderr, "stopped after %zu generated tokens: the output cannot be written\n", g->tokens.size());
   }
   if (g->stop == StopReason::kInterrupted) {
     std::fprintf(stderr, "interrupted\n");
