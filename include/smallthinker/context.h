@@ -41,6 +41,14 @@ struct ContextParams {
   uint32_t n_seq = 1;             // sequences held at once (llama.cpp's -np)
   int n_threads = 0;              // 0 = every CPU this process may use
   uint32_t batch_size = 256;      // most tokens per Decode call (-ub); Prefill splits longer prompts
+  // Most tokens one Decode may ask logits for (0 = n_seq: one per sequence, what generation
+  // needs); their buffer is reserved up front and counted in the memory plan. Prefill with
+  // all_logits evaluates pieces of at most this many tokens (same bits). Perplexity: batch_size.
+  uint32_t max_outputs = 0;
+  // Rows of [n_vocab] logits the caller keeps while it runs (Prefill's all_logits: perplexity
+  // keeps a chunk's), counted in the memory plan so the expert cache leaves room; at most n_ctx
+  // rows are counted.
+  uint32_t caller_logit_rows = 0;
   std::string kv_type = "f16";    // KV cache storage: f16, f32 or q8_0
   bool swa_full = false;          // sliding layers keep the whole context (every rewind exact)
   std::string lm_head = "auto";   // generated tokens: auto (predicted when the file can), exact, predicted

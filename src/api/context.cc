@@ -38,6 +38,8 @@ Result<std::unique_ptr<Context>> Context::Create(const Model& model, const Conte
   d.n_threads = p.n_threads > 0 ? p.n_threads : st::DefaultThreadCount();
   d.min_parallel_bytes = p.min_parallel_bytes;
   d.batch_size = p.batch_size;
+  d.max_outputs = p.max_outputs;
+  d.caller_logit_rows = p.caller_logit_rows;
   if (p.lm_head != "auto" && p.lm_head != "exact" && p.lm_head != "predicted") {
     return st::InvalidArgument(fmt::format("LM head '{}': expected auto, exact or predicted", p.lm_head));
   }

@@ -41,11 +41,15 @@ Result<uint64_t> ParseByteSize(const std::string& text) {
   return static_cast<uint64_t>(bytes);
 }
 
+uint64_t ResidentBytes(const MemoryPlanInput& in) {
+  return in.baseline + in.margin + in.non_expert_weights + in.kv_cache + in.scratch + in.transient + in.caller;
+}
+
 Result<MemoryPlan> PlanMemory(const MemoryPlanInput& in) {
   MemoryPlan p;
   p.input = in;
   p.limit = in.limit;
-  p.resident = in.baseline + in.margin + in.non_expert_weights + in.kv_cache + in.scratch;
+  p.resident = ResidentBytes(in);
   if (in.limit == 0 || in.limit >= p.resident + in.expert_weights) {
     p.offload = false;
     return p;
@@ -54,9 +58,10 @@ Result<MemoryPlan> PlanMemory(const MemoryPlanInput& in) {
   if (in.limit < minimum) {
     return ResourceExhausted(fmt::format(
         "--memory-limit {} is too small for this model: it needs at least {} (non-expert weights {}, KV cache {}, "
-        "scratch {}, runtime {}, and an expert cache of {} experts: {}); raise the limit or lower -c",
+        "scratch {}, runtime {}{}, and an expert cache of {} experts: {}); raise the limit or lower -c",
         FormatBytes(in.limit), FormatBytes(minimum), FormatBytes(in.non_expert_weights), FormatBytes(in.kv_cache),
-        FormatBytes(in.scratch), FormatBytes(in.baseline + in.margin), in.min_slots, FormatBytes(in.min_slots * in.slot_bytes)));
+        FormatBytes(in.scratch + in.transient), FormatBytes(in.baseline + in.margin),
+        in.caller ? ", the caller's buffers " + FormatBytes(in.caller) : std::string(), in.min_slots, FormatBytes(in.min_slots * in.slot_bytes)));
   }
   p.offload = true;
   p.n_slots = std::min<uint64_t>((in.limit - p.resident) / in.slot_bytes, in.total_experts);
@@ -70,13 +75,17 @@ std::string MemoryPlan::Describe() const {
   if (!offload) {
     s += fmt::format("memory: in memory (all weights resident{}): weights {}, KV cache {}, scratch {}\n",
                      limit ? ", within --memory-limit " + FormatBytes(limit) : "",
-                     FormatBytes(in.non_expert_weights + in.expert_weights), FormatBytes(in.kv_cache), FormatBytes(in.scratch));
+                     FormatBytes(in.non_expert_weights + in.expert_weights), FormatBytes(in.kv_cache),
+                     FormatBytes(in.scratch + in.transient));
     return s;
   }
   s += fmt::format("memory: offloaded, --memory-limit {}\n", FormatBytes(limit));
-  s += fmt::format("  resident: non-expert weights {}, KV cache {}, scratch {}, runtime {} (measured {} + margin {})\n",
-                   FormatBytes(in.non_expert_weights), FormatBytes(in.kv_cache), FormatBytes(in.scratch),
-                   FormatBytes(in.baseline + in.margin), FormatBytes(in.baseline), FormatBytes(in.margin));
+  s += fmt::format("  resident: non-expert weights {}, KV cache {}, scratch {} (buffers {} + per-step {}), runtime {} "
+                   "(measured {} + margin {}){}\n",
+                   FormatBytes(in.non_expert_weights), FormatBytes(in.kv_cache), FormatBytes(in.scratch + in.transient),
+                   FormatBytes(in.scratch), FormatBytes(in.transient), FormatBytes(in.baseline + in.margin),
+                   FormatBytes(in.baseline), FormatBytes(in.margin),
+                   in.caller ? ", caller's buffers " + FormatBytes(in.caller) : std::string());
   s += fmt::format("  expert cache: {} = {} of {} experts ({:.0f}%), {} each\n", FormatBytes(expert_cache_bytes), n_slots,
                    in.total_experts, 100.0 * n_slots / in.total_experts, FormatBytes(in.slot_bytes));
   s += fmt::format("  streamed from disk: the other {} experts ({})\n", in.total_experts - n_slots,

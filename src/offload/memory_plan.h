@@ -16,7 +16,9 @@ struct MemoryPlanInput {
   uint64_t non_expert_weights = 0;  // resident through the mapping once touched
   uint64_t expert_weights = 0;      // all experts of all layers
   uint64_t kv_cache = 0;
-  uint64_t scratch = 0;             // decoder buffers
+  uint64_t scratch = 0;             // decoder buffers kept between steps (their reserved capacity)
+  uint64_t transient = 0;           // buffers of one step (activation copies), at their largest
+  uint64_t caller = 0;              // what the caller holds besides (DecoderOptions::caller_bytes)
   uint64_t baseline = 0;            // the process's resident memory before the model's weights (measured)
   uint64_t margin = 24ull << 20;    // allocator slack, thread stacks, reader queues
   uint64_t slot_bytes = 0;          // one expert in the cache
@@ -36,6 +38,10 @@ struct MemoryPlan {
 };
 
 Result<MemoryPlan> PlanMemory(const MemoryPlanInput& in);
+
+// Everything but the expert cache: baseline + margin + non-expert weights + KV + scratch +
+// transient + caller.
+uint64_t ResidentBytes(const MemoryPlanInput& in);
 
 // Parses "1G", "512M", "1.5GiB", "1048576" (K/M/G/T, optional "iB"/"B", binary units).
 Result<uint64_t> ParseByteSize(const std::string& text);

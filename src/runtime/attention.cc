@@ -18,11 +18,6 @@
 #include "runtime/ops.h"
 
 namespace st {
-namespace {
-
-constexpr int64_t kAttnChunk = 16;  // tokens per task: scores for positions up to the chunk's last
-
-}  // namespace
 
 void Decoder::RotateQK(uint32_t il, uint32_t pos, float* q, float* k) const {
   if (!config_.UsesRope(il)) return;  // NoPE layers

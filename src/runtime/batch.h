@@ -3,6 +3,7 @@
 // Shapes in the glossary of model/model_config.h; T = tokens in the batch, P = T * k pairs.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +24,18 @@ void ForEachToken(ThreadPool* pool, int64_t T, const Fn& fn) {
     for (int64_t t = b; t < e; ++t) fn(t);
   });
 }
+
+// Tokens per attention task (attention.cc): scores for positions up to the chunk's last.
+inline constexpr int64_t kAttnChunk = 16;
+
+// The largest work one forward pass can hand the scratch buffers: what ReserveAll sizes them for.
+struct BatchLimits {
+  int64_t tokens = 1;          // T: the batch size (-ub)
+  int64_t outputs = 1;         // logit rows of one forward pass (DecoderOptions::max_outputs)
+  int64_t threads = 1;         // attention keeps per-thread scratch
+  int64_t keys = 1;            // most keys one query sees (the context length)
+  int64_t predictor_rank = 0;  // R of the LM-head predictor (0: none)
+};
 
 struct Decoder::Batch {
   int64_t T = 0;                     // tokens in the current batch
@@ -62,6 +75,64 @@ struct Decoder::Batch {
   std::vector<float> att_q, att_scores;  // per-thread scratch of attention
   std::vector<float> lm_z, lm_scores;    // [T][P], [T][V] predictor (predicted heads)
 
+  // Reserves (without touching: no page becomes resident before it is used) every buffer for the
+  // largest batch of `l`, so that no forward pass within those limits reallocates. Bytes() after it
+  // is the scratch the memory plan counts; tests check that running never makes it grow.
+  void ReserveAll(const ModelConfig& c, const BatchLimits& l) {
+    const int64_t T = l.tokens, P = T * c.n_expert_used, E = c.n_embd, F = c.n_ff_exp, X = c.n_expert;
+    const int64_t group = c.n_head / std::max<int64_t>(1, c.n_head_kv), Dh = c.head_dim;
+    tokens.reserve(T);
+    seq_id.reserve(T);
+    seq_start.reserve(T + 1);
+    seq_token.reserve(T);
+    for (std::vector<float>* v : {&x, &xn, &proj, &moe}) v->reserve(T * E);
+    qkv.reserve(T * (c.q_dim() + c.k_dim() + c.v_dim()));
+    attn.reserve(T * c.attn_out_dim());
+    router.reserve(T * X);
+    for (std::vector<ExpertSelection>* v : {&sel, &look}) {
+      v->resize(T);  // a few bytes each; their inner vectors reserved too
+      for (ExpertSelection& e : *v) {
+        e.experts.reserve(c.n_expert_used);
+        e.weights.reserve(c.n_expert_used);
+      }
+    }
+    pair_start.reserve(X + 1);
+    for (std::vector<int32_t>* v : {&pair_token, &pair_slot, &pair_expert, &pair_of}) v->reserve(P);
+    used.reserve(X);
+    for (std::vector<float>* v : {&gate, &up, &coef}) v->reserve(P * F);
+    active.resize(P);
+    for (std::vector<int32_t>& a : active) a.reserve(F);
+    expert_rows.resize(X);
+    for (std::vector<int32_t>& r : expert_rows) r.reserve(F);
+    eout.reserve(P * E);
+    gathered.reserve(P * 2 * E * sizeof(float));  // gate and up inputs, at most f32 each
+    // Per thread: the chunk's queries of one KV head (values + quantized copy + 1) and their scores.
+    att_q.reserve(l.threads * kAttnChunk * group * (2 * Dh + 1));
+    att_scores.reserve(l.threads * kAttnChunk * group * l.keys);
+    if (l.predictor_rank > 0) {
+      lm_z.reserve(l.outputs * l.predictor_rank);
+      lm_scores.reserve(l.outputs * c.n_vocab);
+    }
+  }
+
+  // Bytes of every buffer's capacity: what the scratch holds (or may touch) now.
+  uint64_t Bytes() const {
+    uint64_t n = 0;
+    auto add = [&n](const auto& v) { n += v.capacity() * sizeof(v[0]); };
+    add(tokens), add(seq_id), add(seq_start), add(seq_token);
+    add(x), add(xn), add(qkv), add(attn), add(proj), add(moe), add(router);
+    add(sel), add(look);
+    for (const std::vector<ExpertSelection>* v : {&sel, &look}) {
+      for (const ExpertSelection& e : *v) add(e.experts), add(e.weights);
+    }
+    add(pair_start), add(pair_token), add(pair_slot), add(pair_expert), add(pair_of), add(used);
+    add(gate), add(up), add(coef), add(active), add(expert_rows), add(eout), add(gathered);
+    for (const std::vector<int32_t>& a : active) add(a);
+    for (const std::vector<int32_t>& r : expert_rows) add(r);
+    add(att_q), add(att_scores), add(lm_z), add(lm_scores);
+    return n;
+  }
+
   void Reserve(const ModelConfig& c, int64_t t) {
     if (static_cast<int64_t>(tokens.size()) >= t) return;
     const int64_t kk = c.n_expert_used;
@@ -74,8 +145,9 @@ struct Decoder::Batch {
     proj.resize(t * c.n_embd);
     moe.resize(t * c.n_embd);
     router.resize(t * c.n_expert);
-    sel.resize(t);
-    look.resize(t);
+    // Never shrunk: their elements own buffers (reserved by ReserveAll) that must survive.
+    if (static_cast<int64_t>(sel.size()) < t) sel.resize(t);
+    if (static_cast<int64_t>(look.size()) < t) look.resize(t);
     pair_start.resize(c.n_expert + 1);
     pair_token.resize(t * kk);
     pair_slot.resize(t * kk);
@@ -84,7 +156,7 @@ struct Decoder::Batch {
     gate.resize(t * kk * c.n_ff_exp);
     up.resize(t * kk * c.n_ff_exp);
     coef.resize(t * kk * c.n_ff_exp);
-    active.resize(t * kk);
+    if (static_cast<int64_t>(active.size()) < t * kk) active.resize(t * kk);
   }
 };
 

@@ -42,12 +42,12 @@ Decoder::Decoder(const Model& model, const DecoderOptions& options, KvCache kv)
       pool_(std::make_unique<ThreadPool>(options.n_threads)),
       kv_(std::move(kv)),
       batch_size_(options.batch_size),
+      max_outputs_(options.max_outputs > 0 ? options.max_outputs : std::max<uint32_t>(1, options.n_seq)),
       dense_experts_(options.dense_experts),
       prefetch_(options.prefetch),
       b_(std::make_unique<Batch>()) {
   pool_->set_min_parallel_bytes(options.min_parallel_bytes);
   if (w_.predictor && !options.exact_lm_head) lm_head_mode_ = LmHeadMode::kPredicted;
-  b_->Reserve(config_, 1);
 }
 
 Decoder::~Decoder() = default;
@@ -58,14 +58,29 @@ Status Decoder::Plan(const DecoderOptions& options) {
   in.limit = options.memory_limit;
   in.expert_weights = model_.ExpertBytes();
   in.non_expert_weights = model_.NonExpertBytes();
-  in.kv_cache = kv_.bytes();
-  // Scratch: one token's logits, scores and predictor, plus a full batch of activations.
   const uint64_t kk = c.n_expert_used;
-  in.scratch = sizeof(float) * (2ull * c.n_vocab + static_cast<uint64_t>(options.n_threads) * kv_.n_ctx() * 16) +
-               static_cast<uint64_t>(batch_size_) * sizeof(float) *
-                   (5ull * c.n_embd + c.q_dim() + c.k_dim() + c.v_dim() + c.attn_out_dim() + c.n_expert +
-                    3ull * c.n_ff_exp * kk);
+  in.kv_cache = kv_.bytes();
+  // The process as it is now (the model's mapping, the tokenizer, the KV cache's reservation, which
+  // is not resident yet), then every scratch buffer reserved for the largest batch and counted
+  // from its capacity: nothing is counted twice, and nothing a forward pass allocates is missed.
   in.baseline = CurrentRss();
+  BatchLimits limits;
+  limits.tokens = batch_size_;
+  limits.outputs = max_outputs_;
+  limits.threads = options.n_threads;
+  limits.keys = kv_.n_ctx();
+  limits.predictor_rank = w_.predictor ? w_.predictor->w1.rows : 0;
+  b_->ReserveAll(c, limits);
+  b_->Reserve(c, 1);
+  logits_.reserve(static_cast<size_t>(max_outputs_) * c.n_vocab);
+  out_row_.reserve(batch_size_);
+  // Short-lived buffers of one step, not kept between steps: the quantized copies of a batch's
+  // activations (BatchActivation: up to two of [T][max(E, H, Hv)] plus one expert's [T][F]) and
+  // the LM head's normalized inputs and their copy [outputs][E].
+  const uint64_t T = batch_size_, widest = std::max<uint64_t>({c.n_embd, c.q_dim(), c.attn_out_dim()});
+  in.transient = sizeof(float) * (2 * T * widest + T * c.n_ff_exp + 2ull * max_outputs_ * c.n_embd);
+  in.scratch = ScratchBytes();
+  in.caller = sizeof(float) * std::min(options.caller_logit_rows, kv_.n_ctx()) * static_cast<uint64_t>(c.n_vocab);
   const ExpertLayout layout = ExpertLayout::FromGguf(model_);
   in.slot_bytes = OffloadedExperts::SlotBytes(layout);
   in.total_experts = static_cast<uint64_t>(c.n_layer) * c.n_expert;
@@ -79,7 +94,7 @@ Status Decoder::Plan(const DecoderOptions& options) {
     plan_.offload = true;
     plan_.n_slots = std::min(options.expert_cache_experts, in.total_experts);
     plan_.expert_cache_bytes = plan_.n_slots * in.slot_bytes;
-    plan_.resident = in.baseline + in.margin + in.non_expert_weights + in.kv_cache + in.scratch;
+    plan_.resident = ResidentBytes(in);
   } else {
     ST_ASSIGN_OR_RETURN(plan_, PlanMemory(in));
   }
@@ -101,6 +116,10 @@ Status Decoder::Plan(const DecoderOptions& options) {
     max_union_tokens_ = static_cast<uint32_t>(std::max<uint64_t>(1, plan_.n_slots / kk - 1));
   }
   return Status::Ok();
+}
+
+uint64_t Decoder::ScratchBytes() const {
+  return b_->Bytes() + logits_.capacity() * sizeof(float) + out_row_.capacity() * sizeof(int32_t);
 }
 
 Status Decoder::CheckBatch(std::span<const BatchToken> batch) const {
@@ -139,6 +158,10 @@ Status Decoder::Forward(std::span<const BatchToken> batch) {
   int32_t n_out = 0;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (batch[i].output != TokenOutput::kNone) out_row_[i] = n_out++;
+  }
+  if (static_cast<uint32_t>(n_out) > max_outputs_) {
+    return InvalidArgument(fmt::format("forward: {} tokens ask for logits, more than the {} rows reserved (max_outputs)",
+                                       n_out, max_outputs_));
   }
   logits_.resize(static_cast<size_t>(n_out) * config_.n_vocab);
   // Pieces whose experts the cache can hold at once (the whole batch in memory). A sequence's
@@ -301,8 +324,10 @@ Result<const float*> Decoder::Prefill(std::span<const int32_t> tokens, uint32_t 
   if (seq < kv_.n_seq() && pos0 < kv_.SeqLength(seq)) ST_RETURN_IF_ERROR(kv_.Truncate(seq, pos0));
   std::vector<BatchToken> batch;
   const float* last = nullptr;
-  for (size_t chunk = 0; chunk < tokens.size(); chunk += batch_size_) {
-    const size_t n = std::min<size_t>(batch_size_, tokens.size() - chunk);
+  // Every position's logits: pieces of at most max_outputs tokens (the logits buffer's rows).
+  const size_t step = all_logits != nullptr ? std::min(batch_size_, max_outputs_) : batch_size_;
+  for (size_t chunk = 0; chunk < tokens.size(); chunk += step) {
+    const size_t n = std::min<size_t>(step, tokens.size() - chunk);
     batch.resize(n);
     for (size_t i = 0; i < n; ++i) {
       const bool want = all_logits != nullptr || chunk + i + 1 == tokens.size();

@@ -49,6 +49,13 @@ struct DecoderOptions {
   // Steps that stream fewer weight bytes than this run on one thread (tests use 0 to split all).
   uint64_t min_parallel_bytes = ThreadPool::kDefaultMinParallelBytes;
   uint32_t batch_size = 256;     // most tokens in one forward pass (-ub); longer prompts are split
+  // Most logit rows one forward pass returns (0 = n_seq: one per sequence, what generation needs).
+  // Their buffer is reserved and counted in the memory plan; Prefill with all_logits evaluates in
+  // pieces of at most this many tokens (the same bits: the kernels are batch-invariant).
+  uint32_t max_outputs = 0;
+  // Rows of [V] logits the caller keeps while it runs (every position's, for perplexity), counted
+  // in the memory plan so the expert cache leaves room for them; at most n_ctx rows count.
+  uint32_t caller_logit_rows = 0;
   // Predicted when the file has a profiler, unless exact is asked for.
   bool exact_lm_head = false;
   // Compute every up and down row of the selected experts instead of only the active neurons'
@@ -136,6 +143,10 @@ class Decoder {
   int n_threads() const { return pool_->size(); }
   const KernelTable& kernels() const { return kernels_; }
   const MemoryPlan& memory_plan() const { return plan_; }
+  uint32_t max_outputs() const { return max_outputs_; }
+  // Bytes the scratch buffers hold now (their capacities; the plan counts this at creation, when
+  // every buffer is reserved for the largest batch, and a forward pass never grows it).
+  uint64_t ScratchBytes() const;
   const ExpertSource& experts() const { return *experts_; }
 
  private:
@@ -168,6 +179,7 @@ class Decoder {
   std::unique_ptr<ExpertSource> experts_;
   LmHeadMode lm_head_mode_ = LmHeadMode::kExact;
   uint32_t batch_size_;
+  uint32_t max_outputs_;
   uint32_t max_union_tokens_ = 0;  // offloaded: most tokens whose experts the cache holds at once
   bool dense_experts_ = false;
   bool prefetch_ = true;

@@ -172,6 +172,7 @@ TEST_F(OffloadDecodeTest, BatchesOfSequencesOffloadedAreBitIdentical) {
     o.min_parallel_bytes = 0;
     o.n_seq = 3;
     o.batch_size = 32;
+    o.max_outputs = 32;  // every prompt token's logits
     o.expert_cache_experts = cache_experts;
     ST_ASSIGN_OR_RETURN(std::unique_ptr<Decoder> d, Decoder::Create(*model_, o));
     std::vector<float> all;

@@ -49,6 +49,7 @@ class SequencesTest : public ::testing::TestWithParam<Case> {
     o.n_threads = 2;
     o.min_parallel_bytes = 0;
     o.batch_size = batch;
+    o.max_outputs = batch;  // the tests read every token's logits
     o.kv_type = GetParam().kv;
     o.n_seq = n_seq;
     o.swa_full = swa_full;

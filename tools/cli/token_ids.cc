@@ -45,10 +45,16 @@ Result<std::vector<int32_t>> ParseTokenIds(const std::string& s) {
 int RunTokenIds(const CliArgs& args) {
   RunOptions run = args.run;
   // A dump holds full distributions: the predicted head would leave -inf for unselected rows.
-  if (!args.dump_logits.empty()) run.lm_head = "exact";
+  if (!args.dump_logits.empty()) {
+    run.lm_head = "exact";
+    run.max_outputs = run.batch_size;  // the prompt's every position, a batch at a time
+  }
   const int32_t n_predict = args.n_predict_given ? args.n_predict : kDefaultTokenIdsPredict;
   auto ids = ParseTokenIds(args.token_ids);
   if (!ids.ok()) return Fail(kExitUsage, ids.status());
+  if (!args.dump_logits.empty()) {  // the dump keeps every position's logits (the plan counts them)
+    run.caller_logit_rows = n_predict < 0 ? UINT32_MAX : static_cast<uint32_t>(ids->size() + n_predict + 1);
+  }
   auto json_out = OpenOutput(args.json_path, "--json");
   if (!json_out.ok()) return Fail(kExitIo, json_out.status());
   if (int c = CheckModelPath(run.model); c != kExitOk) return c;

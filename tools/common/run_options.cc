@@ -86,6 +86,8 @@ Result<LoadedModel> LoadForRun(const RunOptions& o, int* exit_code) {
   p.lm_head = o.lm_head;
   p.batch_size = o.batch_size;
   p.dense_experts = o.dense_experts;
+  p.max_outputs = o.max_outputs;
+  p.caller_logit_rows = o.caller_logit_rows;
   p.expert_file = o.expert_file;
 
   smallthinker::ModelParams mp;

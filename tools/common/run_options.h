@@ -33,6 +33,8 @@ struct RunOptions {
   std::string lm_head = "auto";   // auto (predicted when the file has a profiler), exact, predicted
   uint32_t batch_size = 256;      // prompt tokens per batch (-ub)
   bool dense_experts = false;     // benchmarks: the dense expert baseline
+  uint32_t max_outputs = 0;       // ContextParams::max_outputs (set by programs, not a flag)
+  uint32_t caller_logit_rows = 0; // ContextParams::caller_logit_rows (likewise)
   bool verbose = false;
 };
 

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -102,6 +103,9 @@ int Run(const Args& a) {
   int code = kExitError;
   RunOptions ro = a.run;
   ro.lm_head = "exact";  // perplexity needs the whole distribution
+  // Every position's logits, a batch at a time, kept for the whole chunk (the plan counts both).
+  ro.max_outputs = ro.batch_size;
+  ro.caller_logit_rows = ro.n_ctx > 0 ? ro.n_ctx : UINT32_MAX;  // -c 0: the model's context
   auto loaded = LoadForRun(ro, &code);
   if (!loaded.ok()) return Fail(code, loaded.status().message());
   smallthinker::Context& dec = *loaded->context;
