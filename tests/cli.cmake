@@ -29,9 +29,9 @@ endforeach()
 # tests/cli/hardening_check.py (issue 12): result files replaced only on success, outputs that are
 # inputs refused, BOMs, bad bench values, short perplexity contexts, failed writes to stdout
 # (full disk, closed pipe) in every program, memory errors, escaped file strings, llama.cpp flags,
-# the model tools' outputs (gen, vocab).
+# the model tools' outputs (gen, vocab), peak RSS under --memory-limit.
 foreach(group OutputFilesTest BomTest BenchArgsTest PerplexityTest StdoutErrorsTest MemoryTest EscapeTest LlamaFlagsTest
-        ModelToolsOutputTest)
+        ModelToolsOutputTest MemoryLimitRssTest)
   add_test(NAME cli_hardening_${group}
     COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/hardening_check.py
             --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_hardening/${group} ${group})

@@ -19,6 +19,7 @@ import unittest
 
 BIN = None
 WORK = None
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data", "corpus")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_IO = 0, 1, 2, 3, 4
 ESC = b"\x1b"
@@ -390,6 +391,59 @@ class MemoryTest(Case):
         self.assertIn("512", warnings[0])
         r = self.cli("-p", "hi", "-n", "1", "-c", "512")
         self.assertNotIn("training context", r.err)
+
+
+class MemoryLimitRssTest(Case):
+    """A run's peak RSS stays under --memory-limit: the plan counts the real buffers (scratch
+    reserved for the largest batch, the KV cache, the measured process) and gives the expert cache
+    only what is left. Three limits on a generated model whose experts do not fit, with uniform
+    expert popularity and a long prompt so that the cache fills and evicts (the limit is reached,
+    not just respected by a run that never needed it)."""
+
+    LIMITS_MIB = (80, 120, 160)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # 8 layers x 32 experts x 0.8 MiB: 207 MiB of experts, more than every limit.
+        cls.big = make_model("rss-big.gguf", "--embd", "512", "--ff", "512", "--experts", "32", "--layers", "8",
+                             "--hot-expert-rate", "0")
+        with open(os.path.join(CORPUS, "tinystories-subset-Arnoochka.txt"), "rb") as f:
+            text = f.read(1400).decode("utf-8", "ignore")
+        with open(os.path.join(cls.dir, "prompt.txt"), "w") as f:
+            f.write(text)
+
+    def run_limited(self, limit_mib, *args):
+        out = self.path(f"run-{limit_mib}.json")
+        r = self.run_tool("smallthinker-cli", "-m", self.big, "-t", "2", "-c", "1024", "-n", "96", "--ignore-eos",
+                          "--memory-limit", f"{limit_mib}M", "--json", out, *args)
+        self.assertEqual(r.returncode, EXIT_OK, r.err)
+        with open(out) as f:
+            return json.load(f)["memory"]
+
+    def test_peak_rss_stays_under_three_limits(self):
+        peaks = []
+        for limit in self.LIMITS_MIB:
+            with self.subTest(limit_mib=limit):
+                m = self.run_limited(limit, "-f", self.path("prompt.txt"))
+                self.assertEqual(m["mode"], "offloaded")
+                self.assertGreater(m["evictions"], 0, m)  # the cache was full: the limit was reached
+                self.assertLessEqual(m["peak_rss_mib"], limit, m)
+                # ... and used: what the plan leaves unspent is its margin (24 MiB) and rounding.
+                self.assertGreater(m["peak_rss_mib"], limit - 40, m)
+                peaks.append(m["peak_rss_mib"])
+        self.assertEqual(peaks, sorted(peaks))
+
+    def test_parallel_sequences_stay_under_the_limit(self):
+        batch = self.path("batch.txt")
+        with open(self.path("prompt.txt")) as f:
+            text = f.read()
+        with open(batch, "w") as f:
+            for i in range(4):
+                f.write(json.dumps({"id": i, "prompt": text[i * 200:i * 200 + 700]}) + "\n")
+        m = self.run_limited(120, "--batch-file", batch, "-np", "3", "--batch-output", self.path("out.jsonl"))
+        self.assertGreater(m["evictions"], 0, m)
+        self.assertLessEqual(m["peak_rss_mib"], 120, m)
 
 
 class EscapeTest(Case):
