@@ -47,9 +47,10 @@ using IoCallback = std::function<void(uint64_t tag, Status status)>;
 // the same way: kSubmitError as the submission (io_uring_submit / handing to a reader thread)
 // failing with `err`; kShortRead as the file ending after half of the bytes the read needs;
 // kCompletionError as the read completing with `err`; kStall as the completion arriving `stall`
-// late (the disk hanging).
+// late (the disk hanging). kBrokenRing (io_uring only; the pread pool ignores it) as the ring
+// itself failing from this request on: every later wait for completions returns `err`.
 struct IoFault {
-  enum class Kind { kNone, kSubmitError, kShortRead, kCompletionError, kStall };
+  enum class Kind { kNone, kSubmitError, kShortRead, kCompletionError, kStall, kBrokenRing };
   Kind kind = Kind::kNone;
   int err = EIO;
   std::chrono::milliseconds stall{0};

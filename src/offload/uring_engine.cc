@@ -68,6 +68,7 @@ class UringEngine final : public IoEngine {
     q.req = r;
     q.fault = DecideFault(opts_, ++count_);
     q.limit = q.fault.kind == IoFault::Kind::kShortRead ? ShortReadLimit(r) : r.size;
+    if (q.fault.kind == IoFault::Kind::kBrokenRing) broken_wait_err_ = q.fault.err;
     if (in_ring_ >= capacity_ || !waiting_.empty()) {  // the ring is full: wait for a free entry
       waiting_.push_back(id);
       return Status::Ok();
@@ -185,8 +186,12 @@ class UringEngine final : public IoEngine {
     for (;;) {
       io_uring_cqe* cqe = nullptr;
       __kernel_timespec ts{0, 100 * 1000000};  // wake now and then to see stop_ even without the no-op
-      const int w = timed_wait_ ? io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) : io_uring_wait_cqe(&ring_, &cqe);
+      int w = timed_wait_ ? io_uring_wait_cqe_timeout(&ring_, &cqe, &ts) : io_uring_wait_cqe(&ring_, &cqe);
       if (w == -EINTR) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (broken_wait_err_ != 0) w = -broken_wait_err_;  // a kBrokenRing fault: as if the wait failed
+      }
       Finished finished;
       bool exit = false;
       if (w == -ETIME) {
@@ -238,6 +243,7 @@ class UringEngine final : public IoEngine {
   std::mutex mu_;  // guards everything below, and the SQ side of ring_
   bool stop_ = false;
   Status broken_;        // set once the ring has failed
+  int broken_wait_err_ = 0;  // test hook (IoFault::kBrokenRing): the errno every wait returns
   unsigned capacity_ = 0;  // entries reads may use: queue_depth - 1
   unsigned in_ring_ = 0;   // entries in use: reads, stall timers, stale no-ops
   uint64_t next_id_ = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
@@ -203,6 +204,49 @@ TEST_F(IoEngineFaultTest, ManyReadsThroughASmallRingAllComplete) {
       EXPECT_TRUE(Matches(i + 10)) << i;
     }
   }
+}
+
+// The ring itself fails (every wait for completions returns EBADF from the first request on):
+// queued requests fail with the ring's error, new ones are refused, the reaper backs off instead of
+// spinning, and the engine still shuts down. Reads already in the kernel get no callback (they may
+// still write their buffers); the expert cache's Acquire deadline turns those into errors.
+TEST_F(IoEngineFaultTest, BrokenRingFailsQueuedReadsRefusesNewOnesAndDoesNotSpin) {
+  Completions done;
+  auto e = Make("uring", done, FaultOn(1, {Kind::kBrokenRing, EBADF, {}}), /*depth=*/4);  // 3 in the ring
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  const char* const kRingError = "io_uring: waiting for completions failed: Bad file descriptor";
+  int accepted = 0;
+  for (uint64_t i = 0; i < 8; ++i) {
+    const Status s = (*e)->Submit(Request(i));
+    if (!s.ok()) {  // the reaper has already seen the failure
+      EXPECT_THAT(s.message(), HasSubstr(kRingError)) << i;
+      continue;
+    }
+    // Accepted: in the ring (no callback: its read never completes), or queued behind the ring's
+    // three entries and then failed by the reaper.
+    if (accepted++ >= 3) {
+      const Status c = done.Wait(i);
+      EXPECT_THAT(c.message(), HasSubstr(kRingError)) << i << ": " << c.ToString();
+    }
+  }
+  EXPECT_GE(accepted, 1);  // request 0 carries the fault: the ring was fine when it came
+  // Broken for good: refused from now on.
+  std::this_thread::sleep_for(milliseconds(20));
+  const Status late = (*e)->Submit(Request(9));
+  EXPECT_EQ(late.code(), StatusCode::kIoError);
+  EXPECT_THAT(late.message(), HasSubstr(kRingError));
+  // The reaper sleeps between failed waits (backing off to 100 ms): half a second costs it little CPU.
+  auto cpu_ms = [] {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec * 1000.0 + t.tv_nsec / 1e6;
+  };
+  const double c0 = cpu_ms();
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_LT(cpu_ms() - c0, 100.0) << "the reaper spins on the broken ring";
+  const auto t0 = std::chrono::steady_clock::now();
+  e->reset();  // shutdown returns although three reads never completed
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
 // ---- through the expert cache and the decoder ----
