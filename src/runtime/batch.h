@@ -35,6 +35,8 @@ struct BatchLimits {
   int64_t threads = 1;         // attention keeps per-thread scratch
   int64_t keys = 1;            // most keys one query sees (the context length)
   int64_t predictor_rank = 0;  // R of the LM-head predictor (0: none)
+  bool normal_down = true;     // ffn_down_exps in the normal layout (per-pair outputs eout)
+  uint64_t pair_input_bytes = 0;  // one pair's gate + up inputs in the experts' activation types
 };
 
 struct Decoder::Batch {
@@ -104,8 +106,8 @@ struct Decoder::Batch {
     for (std::vector<int32_t>& a : active) a.reserve(F);
     expert_rows.resize(X);
     for (std::vector<int32_t>& r : expert_rows) r.reserve(F);
-    eout.reserve(P * E);
-    gathered.reserve(P * 2 * E * sizeof(float));  // gate and up inputs, at most f32 each
+    if (l.normal_down) eout.reserve(P * E);
+    gathered.reserve(P * l.pair_input_bytes);
     // Per thread: the chunk's queries of one KV head (values + quantized copy + 1) and their scores.
     att_q.reserve(l.threads * kAttnChunk * group * (2 * Dh + 1));
     att_scores.reserve(l.threads * kAttnChunk * group * l.keys);

@@ -70,6 +70,12 @@ Status Decoder::Plan(const DecoderOptions& options) {
   limits.threads = options.n_threads;
   limits.keys = kv_.n_ctx();
   limits.predictor_rank = w_.predictor ? w_.predictor->w1.rows : 0;
+  limits.normal_down = w_.down_layout == DownLayout::kNormal;
+  for (const LayerWeights& l : w_.layers) {  // the widest layer (types may differ per layer)
+    const uint64_t bytes = ActivationBytes(kernels_.weights[static_cast<int>(l.gate_exps.type)].act_type, c.n_embd) +
+                           ActivationBytes(kernels_.weights[static_cast<int>(l.up_exps.type)].act_type, c.n_embd);
+    limits.pair_input_bytes = std::max(limits.pair_input_bytes, bytes);
+  }
   b_->ReserveAll(c, limits);
   b_->Reserve(c, 1);
   logits_.reserve(static_cast<size_t>(max_outputs_) * c.n_vocab);
