@@ -113,3 +113,99 @@ TEST(ChatSessionTest, MatchingTokenPrefixStopsAtTheFirstDifference) {
 
 }  // namespace
 }  // namespace st
+
+// ---- long conversations and chat commands ----
+
+namespace st {
+namespace {
+
+// Dropping the oldest exchange keeps the system prompt and the current turn; the next plan spells
+// exactly the remaining conversation (Conversation::User checks the cache against the rendering).
+TEST(ChatSessionTest, DropOldestTurnKeepsTheSystemPromptAndTheCurrentTurn) {
+  const ChatTemplate t = Template("chatml");
+  Conversation c(t);
+  c.session.AddSystem("Be brief.");
+  c.User("first");
+  c.Answer("one");
+  c.User("second");
+  c.Answer("two");
+  auto plan = c.session.AddUserTurn("third", c.evaluated);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_TRUE(c.session.DropOldestTurn());
+  ASSERT_EQ(c.session.messages().size(), 4u);
+  EXPECT_EQ(c.session.messages()[0].content, "Be brief.");
+  EXPECT_EQ(c.session.messages()[1].content, "second");
+  EXPECT_EQ(c.session.messages()[3].content, "third");
+  auto again = c.session.Replan(c.evaluated);
+  ASSERT_TRUE(again.ok());
+  std::vector<int32_t> cache(c.evaluated.begin(), c.evaluated.begin() + static_cast<std::ptrdiff_t>(again->keep_tokens));
+  cache.insert(cache.end(), again->tokens.begin(), again->tokens.end());
+  EXPECT_EQ(Text(cache), *t.Render(c.session.messages()));
+  EXPECT_TRUE(c.session.DropOldestTurn());   // "second" and its answer
+  EXPECT_FALSE(c.session.DropOldestTurn());  // only the current turn is left
+  ASSERT_EQ(c.session.messages().size(), 2u);
+  EXPECT_EQ(c.session.messages()[1].content, "third");
+  c.session.DropUnansweredTurn();
+  EXPECT_EQ(c.session.messages().size(), 1u);
+}
+
+TEST(ChatSessionTest, ClearAndSetSystemStartNewConversations) {
+  const ChatTemplate t = Template("chatml");
+  Conversation c(t);
+  c.session.AddSystem("S");
+  c.User("hi");
+  c.Answer("ho");
+  c.session.Clear();
+  ASSERT_EQ(c.session.messages().size(), 1u);
+  EXPECT_EQ(c.session.messages()[0].role, "system");
+  c.User("again");  // the plan still spells the whole (new) rendering from the old cache
+  c.session.SetSystem("T");
+  ASSERT_EQ(c.session.messages().size(), 1u);
+  EXPECT_EQ(c.session.messages()[0].content, "T");
+  c.session.SetSystem("");
+  EXPECT_TRUE(c.session.messages().empty());
+}
+
+TEST(ChatSessionTest, SaveAndLoadRoundTrip) {
+  const ChatTemplate t = Template("chatml");
+  Conversation c(t);
+  c.session.AddSystem("S \"quoted\"");
+  c.User("héllo\nworld");
+  c.Answer("ok");
+  const std::string json = c.session.ToJson();
+  ChatSession other(t, TinyTokenizer());
+  ASSERT_TRUE(other.LoadJson(json).ok());
+  ASSERT_EQ(other.messages().size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(other.messages()[i].role, c.session.messages()[i].role);
+    EXPECT_EQ(other.messages()[i].content, c.session.messages()[i].content);
+  }
+  EXPECT_EQ(other.ToJson(), json);
+  // The loaded conversation continues: the next plan spells it all.
+  auto plan = other.AddUserTurn("next", {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(Text(plan->tokens), *t.Render(other.messages()));
+}
+
+TEST(ChatSessionTest, LoadRefusesMalformedConversationsAndKeepsTheCurrentOne) {
+  const ChatTemplate t = Template("chatml");
+  ChatSession s(t, TinyTokenizer());
+  s.AddSystem("kept");
+  const std::pair<const char*, const char*> cases[] = {
+      {"{", "not valid JSON"},
+      {"{\"role\": \"user\"}", "expected a JSON array"},
+      {"[{\"role\": \"user\", \"content\": 3}]", "message 0: expected an object"},
+      {"[{\"role\": \"tool\", \"content\": \"x\"}]", "message 0: role 'tool' is not system, user or assistant"},
+      {"[{\"role\": \"user\", \"content\": \"x\"}]", "message 0: the conversation ends with a user message"},
+  };
+  for (const auto& [text, want] : cases) {
+    Status st = s.LoadJson(text);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << text;
+    EXPECT_NE(st.message().find(want), std::string::npos) << text << " -> " << st.message();
+    ASSERT_EQ(s.messages().size(), 1u);
+    EXPECT_EQ(s.messages()[0].content, "kept");
+  }
+}
+
+}  // namespace
+}  // namespace st

@@ -23,6 +23,7 @@ import unittest
 
 BIN = None
 WORK = None
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models", "tinystories-st-q8_0.gguf")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_MODEL, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 TIMING_LINES = [
@@ -323,6 +324,39 @@ class ChatPtyTest(CliCase):
         self.assertEqual(s.wait(), EXIT_OK)
         self.assertIn(b"load time =", s.out)
 
+    def test_long_chat_on_the_shipped_model_outlives_the_context(self):
+        """A chat longer than -c 256 on the shipped model keeps going with the notice; /save,
+        /clear and /load round-trip the conversation."""
+        s = PtySession([cli_path(), "-m", SHIPPED_MODEL, "-t", "1", "-v", "-c", "256", "-n", "40", "-s", "7",
+                        "-sys", "You tell short stories."], timeout=90)
+        self.addCleanup(s.close)
+        conv = os.path.join(WORK, "long-chat.json")
+        at = s.expect(rb"> ").end()
+        for i in range(10):
+            s.send(f"Tell me a story about a little dog named Max and a red ball, number {i}.\n".encode())
+            at = s.expect(PROMPT_MARK, s.expect(rb"chat: turn %d: answered" % (i + 1), at).end()).end()
+        self.assertIn(b"context: dropped the", s.out)
+        self.assertIn(b"the system prompt stays", s.out)
+        s.send(b"/save " + conv.encode() + b"\n")
+        at = s.expect(rb"saved (\d+) messages", at).end()
+        with open(conv) as f:
+            saved = json.load(f)
+        self.assertEqual(saved[0], {"role": "system", "content": "You tell short stories."})
+        self.assertLess(len(saved), 21)  # older exchanges were dropped
+        self.assertEqual(saved[-2]["content"], "Tell me a story about a little dog named Max and a red ball, number 9.")
+        s.send(b"/clear\n")
+        at = s.expect(rb"new conversation", at).end()
+        s.send(b"/load " + conv.encode() + b"\n")
+        at = s.expect(rb"loaded %d messages" % len(saved), at).end()
+        s.send(b"/save " + conv.encode() + b".again\n")
+        at = s.expect(rb"saved %d messages" % len(saved), at).end()
+        with open(conv + ".again") as f:
+            self.assertEqual(json.load(f), saved)
+        s.send(b"And one more.\n")
+        s.expect(rb"chat: turn 11: answered", at)
+        s.send(b"/exit\n")
+        self.assertEqual(s.wait(), EXIT_OK)
+
     def test_ctrl_c_stops_the_answer_and_returns_to_the_prompt(self):
         # A context of 65536 with --ignore-eos: an answer long enough to interrupt.
         s = self.session("-v", "-c", "65536", "--ignore-eos", "-s", "2")
@@ -356,10 +390,34 @@ class ChatPtyTest(CliCase):
         r = self.run_cli("-n", "6", input=b"Hello\n")  # no terminal, no -cnv: no chat
         self.assert_one_error(r, EXIT_USAGE, "no prompt")
 
-    def test_context_full_ends_the_chat(self):
-        r = self.run_cli("-cnv", "-c", "64", "--ignore-eos", input=b"Hello\nAgain\n")
+    def test_full_context_cuts_the_answer_and_the_chat_goes_on(self):
+        r = self.run_cli("-cnv", "-v", "-c", "64", "--ignore-eos", input=b"Hello\nAgain\n")
         self.assertEqual(r.returncode, 0, r.err)
-        self.assertIn("context full", r.err)
+        self.assertIn("context full: the answer was cut after", r.err)
+        self.assertIn("context: dropped the 1 oldest exchange to fit -c 64", r.err)
+        self.assertRegex(r.err, r"chat: turn 2: answered \d+ tokens")
+
+    def test_a_message_longer_than_the_context_is_refused_and_the_chat_goes_on(self):
+        long = ("word " * 200).encode()
+        r = self.run_cli("-cnv", "-v", "-c", "64", "-n", "4", input=long + b"\nHi\n")
+        self.assertEqual(r.returncode, 0, r.err)
+        self.assertRegex(r.err, r"error: this message needs \d+ tokens with the system prompt, more than the "
+                                r"context of 64 \(-c\); not sent")
+        self.assertRegex(r.err, r"chat: turn 1: answered")
+
+    def test_commands_are_not_sent(self):
+        conv = os.path.join(WORK, "commands.json")
+        r = self.run_cli("-cnv", "-v", "-n", "4", "-s", "5", input=b"/help\n/nope\nHello\n/save " + conv.encode() +
+                         b"\n/exit\nnever sent\n")
+        self.assertEqual(r.returncode, 0, r.err)
+        self.assertIn("/clear         start a new conversation", r.err)
+        self.assertEqual(len(re.findall(r"error: ", r.err)), 1, r.err)
+        self.assertIn("error: unknown command /nope (type /help for the list", r.err)
+        self.assertNotIn("chat: turn 2", r.err)  # /exit left before "never sent"
+        with open(conv) as f:
+            saved = json.load(f)
+        self.assertEqual([m["role"] for m in saved], ["user", "assistant"])
+        self.assertEqual(saved[0]["content"], "Hello")
 
 
 class BatchTest(CliCase):

@@ -2,13 +2,21 @@
 //
 // The user types after "> " (on stderr, so stdout holds only the model's words); a line ending in
 // "\" continues on the next. Ctrl-C stops an answer and returns to the prompt; Ctrl-C at the
-// prompt exits with 130; Ctrl-D (EOF) at the prompt exits with 0. A full context ends the
-// conversation with a message (exit 0).
+// prompt exits with 130; Ctrl-D (EOF) at the prompt exits with 0. Lines starting with "/" are
+// commands (chat_commands.h).
+//
+// Long conversations: when a turn and room for its answer do not fit the context, the oldest
+// exchanges after the system prompt are dropped (one notice on stderr) and what is kept is
+// evaluated again, so the model sees exactly the conversation that remains. An answer cut by a
+// full context is kept as it is; the next turn makes room. A single message too long for the
+// context even alone is refused with an error and the chat goes on.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
+#include "cli/chat_commands.h"
 #include "cli/chat_session.h"
 #include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
@@ -38,6 +46,13 @@ LineReader::Result ReadUserMessage(LineReader& reader, std::string* message) {
 
 bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
 
+// Tokens a turn keeps free for its answer when older exchanges can be dropped to make room: -n
+// when given, at most a quarter of the context.
+size_t AnswerRoom(int32_t n_predict, uint32_t n_ctx) {
+  const size_t quarter = n_ctx / 4;
+  return n_predict > 0 ? std::min<size_t>(static_cast<size_t>(n_predict), quarter) : quarter;
+}
+
 }  // namespace
 
 int RunChat(CliContext& ctx) {
@@ -56,7 +71,7 @@ int RunChat(CliContext& ctx) {
   if (interactive) {
     std::fprintf(stderr,
                  "== chat (template %s): type a message and press Enter; end a line with \\ to go on.\n"
-                 "== Ctrl-C stops an answer; Ctrl-C at the prompt or Ctrl-D leaves.\n",
+                 "== Ctrl-C stops an answer; Ctrl-C at the prompt, Ctrl-D or /exit leaves; /help lists commands.\n",
                  tmpl->name().c_str());
   }
   GenerateOptions o;
@@ -94,6 +109,9 @@ int RunChat(CliContext& ctx) {
       if (first_line) StripUtf8Bom(user);
       first_line = false;
       if (IsBlank(user)) continue;
+      const ChatCommandResult command = RunChatCommand(&user, session);
+      if (command == ChatCommandResult::kExit) break;
+      if (command == ChatCommandResult::kHandled) continue;
       if (const size_t bad = FirstInvalidUtf8(user); bad != user.size()) {
         std::fprintf(stderr, "error: the message is not valid UTF-8 (byte %zu of %zu); not sent\n", bad, user.size());
         continue;
@@ -101,14 +119,29 @@ int RunChat(CliContext& ctx) {
     }
     auto plan = session.AddUserTurn(user, gen.evaluated());
     if (!plan.ok()) return Fail(kExitUsage, plan.status());
-    ++turns;
-    if (plan->total_tokens() > gen.n_ctx()) {
-      if (from_args && turns == 1) return Fail(kExitUsage, PromptTooLong(plan->total_tokens(), gen.n_ctx()));
-      std::fprintf(stderr, "context full: this turn needs %zu tokens, the context holds %u (-c); ending the chat\n",
-                   plan->total_tokens(), gen.n_ctx());
-      last_stop = "context";
-      break;
+    // Make room: when the prompt and room for an answer do not fit, drop the oldest exchanges
+    // until there is room for two answers, so the next turns reuse the cache before the next drop.
+    const size_t room = AnswerRoom(a.n_predict, gen.n_ctx());
+    int dropped = 0;
+    while (plan->total_tokens() + (dropped > 0 ? 2 * room : room) > gen.n_ctx() && session.DropOldestTurn()) {
+      ++dropped;
+      plan = session.Replan(gen.evaluated());
+      if (!plan.ok()) return Fail(kExitUsage, plan.status());
     }
+    if (dropped > 0) {
+      std::fprintf(stderr, "context: dropped the %d oldest exchange%s to fit -c %u (the model no longer sees %s; the "
+                   "system prompt stays)\n", dropped, dropped == 1 ? "" : "s", gen.n_ctx(), dropped == 1 ? "it" : "them");
+    }
+    if (plan->total_tokens() > gen.n_ctx()) {
+      if (from_args && turns == 0) return Fail(kExitUsage, PromptTooLong(plan->total_tokens(), gen.n_ctx()));
+      session.DropUnansweredTurn();
+      std::fprintf(stderr, "error: this message needs %zu tokens with the system prompt, more than the context of %u "
+                   "(-c); not sent\n", plan->total_tokens(), gen.n_ctx());
+      last_stop = "context";
+      if (a.single_turn) break;
+      continue;
+    }
+    ++turns;
     if (a.run.verbose) {
       std::fprintf(stderr, "chat: turn %d: reusing %zu cached tokens, evaluating %zu new (conversation %zu tokens, "
                    "context %u)\n", turns, plan->keep_tokens, plan->tokens.size(), plan->total_tokens(), gen.n_ctx());
@@ -136,8 +169,8 @@ int RunChat(CliContext& ctx) {
       break;
     }
     if (g->stop == StopReason::kContext) {
-      std::fprintf(stderr, "context full: the context holds %u tokens (-c); ending the chat\n", gen.n_ctx());
-      break;
+      std::fprintf(stderr, "context full: the answer was cut after %zu tokens (-c %u); the next turn drops the oldest "
+                   "exchanges to make room\n", g->tokens.size(), gen.n_ctx());
     }
     if (a.single_turn) break;
   }

@@ -1,5 +1,8 @@
 #include "cli/chat_session.h"
 
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 namespace st {
@@ -22,6 +25,10 @@ size_t MatchingTokenPrefix(const Tokenizer& tokenizer, std::span<const int32_t> 
 
 Result<TurnPlan> ChatSession::AddUserTurn(std::string content, std::span<const int32_t> evaluated) {
   messages_.push_back({"user", std::move(content), std::nullopt});
+  return Replan(evaluated);
+}
+
+Result<TurnPlan> ChatSession::Replan(std::span<const int32_t> evaluated) {
   auto delta = template_.RenderDelta(messages_, cached_messages_, options_);
   if (!delta.ok()) {
     messages_.pop_back();
@@ -47,6 +54,82 @@ Result<TurnPlan> ChatSession::AddUserTurn(std::string content, std::span<const i
 void ChatSession::AddAssistantReply(std::string content) {
   messages_.push_back({"assistant", std::move(content), std::nullopt});
   cached_messages_ = messages_.size();
+}
+
+namespace {
+size_t LeadingSystemMessages(const std::vector<ChatMessage>& m) {
+  size_t n = 0;
+  while (n < m.size() && m[n].role == "system") ++n;
+  return n;
+}
+}  // namespace
+
+bool ChatSession::DropOldestTurn() {
+  const size_t first = LeadingSystemMessages(messages_);
+  // The exchange: messages from `first` up to the next user message (exclusive).
+  size_t end = first + 1;
+  while (end < messages_.size() && messages_[end].role != "user") ++end;
+  if (end >= messages_.size()) return false;  // only the current turn is left
+  messages_.erase(messages_.begin() + static_cast<std::ptrdiff_t>(first),
+                  messages_.begin() + static_cast<std::ptrdiff_t>(end));
+  cached_messages_ = 0;  // the rendering changed after the system prompt
+  return true;
+}
+
+void ChatSession::DropUnansweredTurn() {
+  if (!messages_.empty() && messages_.back().role == "user") messages_.pop_back();
+}
+
+void ChatSession::Clear() {
+  messages_.resize(LeadingSystemMessages(messages_));
+  cached_messages_ = 0;
+}
+
+void ChatSession::SetSystem(std::string system) {
+  messages_.clear();
+  if (!system.empty()) AddSystem(std::move(system));
+  cached_messages_ = 0;
+}
+
+std::string ChatSession::ToJson() const {
+  nlohmann::json j = nlohmann::json::array();
+  for (const ChatMessage& m : messages_) {
+    nlohmann::json o = {{"role", m.role}, {"content", m.content}};
+    if (m.reasoning_content) o["reasoning_content"] = *m.reasoning_content;
+    j.push_back(std::move(o));
+  }
+  // Invalid UTF-8 (a cut answer) is replaced rather than refused: the file must still be written.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+Status ChatSession::LoadJson(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("not valid JSON");
+  if (!j.is_array()) return InvalidArgument("expected a JSON array of messages ({\"role\": ..., \"content\": ...})");
+  std::vector<ChatMessage> loaded;
+  for (size_t i = 0; i < j.size(); ++i) {
+    const nlohmann::json& m = j[i];
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
+        !m["content"].is_string()) {
+      return InvalidArgument(fmt::format("message {}: expected an object with string \"role\" and \"content\"", i));
+    }
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "user" && role != "assistant") {
+      return InvalidArgument(fmt::format("message {}: role '{}' is not system, user or assistant", i, role));
+    }
+    ChatMessage msg{role, m["content"].get<std::string>(), std::nullopt};
+    if (m.contains("reasoning_content") && m["reasoning_content"].is_string()) {
+      msg.reasoning_content = m["reasoning_content"].get<std::string>();
+    }
+    loaded.push_back(std::move(msg));
+  }
+  if (!loaded.empty() && loaded.back().role == "user") {
+    return InvalidArgument(fmt::format("message {}: the conversation ends with a user message nobody answered",
+                                       loaded.size() - 1));
+  }
+  messages_ = std::move(loaded);
+  cached_messages_ = 0;
+  return Status::Ok();
 }
 
 }  // namespace st

@@ -40,6 +40,29 @@ class ChatSession {
   // included), given the tokens the cache holds now. Errors: the template's (InvalidArgument).
   Result<TurnPlan> AddUserTurn(std::string content, std::span<const int32_t> evaluated);
 
+  // Plans the current conversation again (its last message a user turn), e.g. after DropOldestTurn.
+  Result<TurnPlan> Replan(std::span<const int32_t> evaluated);
+
+  // Long conversations: removes the oldest exchange after the leading system messages (a user
+  // message and the answer to it), never the last user turn. The rendering then changes from the
+  // first dropped byte on, so the next plan re-evaluates the conversation after the system prompt
+  // (exactly: the cache keeps only what still matches). False when there is nothing to drop.
+  bool DropOldestTurn();
+
+  // Removes the last message if it is a user turn that was not answered (a refused turn).
+  void DropUnansweredTurn();
+
+  // A new conversation that keeps the leading system messages (/clear), or that starts with
+  // `system` as its only system message ("" = none; /system).
+  void Clear();
+  void SetSystem(std::string system);
+
+  // The conversation as JSON messages ([{"role": ..., "content": ...}], /save) and back (/load).
+  // Load errors (InvalidArgument, naming the message): not an array, a role other than system,
+  // user or assistant, content not a string, or a last message from the user (nothing answered it).
+  std::string ToJson() const;
+  Status LoadJson(const std::string& text);
+
   // Records the answer to the last user turn (its text as the model generated it, end-of-generation
   // token excluded). The rendering of the conversation so far is then what the cache holds.
   void AddAssistantReply(std::string content);
