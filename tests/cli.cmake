@@ -38,3 +38,10 @@ foreach(group OutputFilesTest BomTest BenchArgsTest PerplexityTest StdoutErrorsT
             --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_hardening/${group} ${group})
   set_tests_properties(cli_hardening_${group} PROPERTIES LABELS "cli" TIMEOUT 180)
 endforeach()
+
+# tests/cli/render_chat_check.py (issue 14): --render-chat against Python's jinja2 (as transformers
+# renders), byte for byte: the Qwen3 template (with and without thinking) and the shipped model's.
+add_test(NAME cli_render_chat
+  COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/render_chat_check.py
+          --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_render_chat)
+set_tests_properties(cli_render_chat PROPERTIES LABELS "cli" TIMEOUT 180)

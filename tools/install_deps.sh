@@ -8,7 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev libfmt-dev libspdlog-dev nlohmann-json3-dev liburing-dev
   libcpp-httplib-dev curl chromium
-  python3 python3-numpy python3-regex
+  python3 python3-numpy python3-regex python3-jinja2
   time
 )
 # Training the shipped model (tools/train) needs PyTorch with a fast BLAS; its CI smoke test too.

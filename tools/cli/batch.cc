@@ -65,7 +65,7 @@ std::vector<int32_t> PromptTokens(const CliContext& ctx, const BatchRequest& req
     }
     std::vector<ChatMessage> messages = req.messages;
     if (req.prompt) messages = {{"system", a.system_prompt, std::nullopt}, {"user", *req.prompt, std::nullopt}};
-    auto rendered = tmpl->Render(messages);
+    auto rendered = tmpl->Render(messages, *ChatOptionsFromArgs(a));  // checked at start
     if (!rendered.ok()) {
       *error = rendered.status().message();
       return {};

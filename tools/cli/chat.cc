@@ -61,7 +61,7 @@ int RunChat(CliContext& ctx) {
   Generator& gen = ctx.generator;
   auto tmpl = SelectTemplate(ctx);
   if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status());
-  ChatSession session(*tmpl, tok);
+  ChatSession session(*tmpl, tok, *ChatOptionsFromArgs(a));  // checked at start
   if (a.has_system) session.AddSystem(a.system_prompt);
   auto sampler = Sampler::Create(ctx.sampling);
   if (!sampler.ok()) return Fail(kExitUsage, sampler.status());

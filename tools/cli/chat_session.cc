@@ -102,7 +102,7 @@ std::string ChatSession::ToJson() const {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-Status ChatSession::LoadJson(const std::string& text) {
+Result<std::vector<ChatMessage>> ParseChatMessages(const std::string& text) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument("not valid JSON");
   if (!j.is_array()) return InvalidArgument("expected a JSON array of messages ({\"role\": ..., \"content\": ...})");
@@ -123,6 +123,11 @@ Status ChatSession::LoadJson(const std::string& text) {
     }
     loaded.push_back(std::move(msg));
   }
+  return loaded;
+}
+
+Status ChatSession::LoadJson(const std::string& text) {
+  ST_ASSIGN_OR_RETURN(std::vector<ChatMessage> loaded, ParseChatMessages(text));
   if (!loaded.empty() && loaded.back().role == "user") {
     return InvalidArgument(fmt::format("message {}: the conversation ends with a user message nobody answered",
                                        loaded.size() - 1));

@@ -89,6 +89,14 @@ void AddModeOptions(CLI::App& app, CliArgs& a) {
   app.add_option("--chat-template", a.chat_template,
                  "chat template: chatml, qwen2, qwen2.5, qwen3, or Jinja text (default: the model's)")
       ->group(g);
+  app.add_option("--chat-template-kwargs", a.chat_template_kwargs,
+                 "extra template variables as a JSON object, as llama.cpp: {\"enable_thinking\": false} starts "
+                 "Qwen3-style answers without reasoning")
+      ->type_name("JSON")->group(g);
+  app.add_option("--render-chat", a.render_chat,
+                 "print the prompt the chat template makes of FILE's JSON messages ([{\"role\", \"content\"}]) "
+                 "with the generation prompt, exactly, and exit")
+      ->type_name("FILE")->group(g);
   app.add_option("--batch-file", a.batch_file, "run every prompt of FILE (one per line, or JSONL); see below")
       ->type_name("FILE")->group(g);
   app.add_option("--batch-output", a.batch_output,

@@ -35,6 +35,10 @@ int RunChat(CliContext& ctx);
 int RunBatch(CliContext& ctx);
 // The first form: needs no tokenizer. Prints its own report.
 int RunTokenIds(const CliArgs& args);
+int RunRenderChat(const CliArgs& args);  // render_chat.cc
+
+// --chat-template-kwargs as render options (InvalidArgument naming the flag when malformed).
+Result<ChatRenderOptions> ChatOptionsFromArgs(const CliArgs& args);
 
 // Prints "error: <message>" on stderr and returns `code`.
 int Fail(int code, const std::string& message);

@@ -34,7 +34,7 @@ int RunOneShot(CliContext& ctx) {
     auto tmpl = SelectTemplate(ctx);
     if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status());
     std::vector<ChatMessage> messages = {{"system", a.system_prompt, std::nullopt}, {"user", text, std::nullopt}};
-    auto rendered = tmpl->Render(messages);
+    auto rendered = tmpl->Render(messages, *ChatOptionsFromArgs(a));  // checked at start
     if (!rendered.ok()) return Fail(kExitUsage, rendered.status());
     text = *rendered;
   }

@@ -120,15 +120,17 @@ int Main(int argc, char** argv) {
   CliArgs a;
   if (auto code = ParseCliArgs(argc, argv, a)) return *code;
   if (Status s = CheckCliArgs(a); !s.ok()) return Fail(kExitUsage, s);
+  if (auto o = ChatOptionsFromArgs(a); !o.ok()) return Fail(kExitUsage, o.status());
   // An output that is one of the inputs would be destroyed by the run (--json equal to -m, the
   // batch results written over the batch file): refuse it before anything is opened.
   const std::vector<NamedPath> outputs = {{"--json", a.json_path}, {"--batch-output", a.batch_output},
                                           {"--dump-logits", a.dump_logits}};
   const std::vector<NamedPath> inputs = {{"-m", a.run.model},          {"-f", a.prompt_file},
                                          {"-sysf", a.system_prompt_file}, {"--batch-file", a.batch_file},
-                                         {"--expert-file", a.run.expert_file}};
+                                         {"--expert-file", a.run.expert_file}, {"--render-chat", a.render_chat}};
   if (Status s = CheckOutputsAreNotInputs(outputs, inputs); !s.ok()) return Fail(kExitUsage, s);
   if (!a.token_ids.empty()) return RunTokenIds(a);
+  if (!a.render_chat.empty()) return RunRenderChat(a);
 
   // Everything that can fail without the model fails before loading it.
   const bool stdin_tty = isatty(STDIN_FILENO);
