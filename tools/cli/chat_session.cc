@@ -23,6 +23,14 @@ size_t MatchingTokenPrefix(const Tokenizer& tokenizer, std::span<const int32_t> 
   return k;
 }
 
+namespace {
+size_t LeadingSystemMessages(const std::vector<ChatMessage>& m) {
+  size_t n = 0;
+  while (n < m.size() && m[n].role == "system") ++n;
+  return n;
+}
+}  // namespace
+
 Result<TurnPlan> ChatSession::AddUserTurn(std::string content, std::span<const int32_t> evaluated) {
   messages_.push_back({"user", std::move(content), std::nullopt});
   return Replan(evaluated);
@@ -42,10 +50,20 @@ Result<TurnPlan> ChatSession::Replan(std::span<const int32_t> evaluated) {
     return old_text.status();
   }
   const std::string text = old_text->substr(0, delta->keep_bytes) + delta->text;
+  size_t limit = delta->keep_bytes;
+  // A conversation started again after its system prompt (/clear, a context drop): the system
+  // messages' own rendering, where the new one begins with it, is still what the cache holds.
+  if (cached_messages_ == 0) {
+    const size_t n_system = LeadingSystemMessages(messages_);
+    if (n_system > 0 && n_system < messages_.size()) {
+      auto system_text = template_.Render(std::span(messages_).first(n_system), old_options);
+      if (system_text.ok() && text.compare(0, system_text->size(), *system_text) == 0) limit = system_text->size();
+    }
+  }
   const int32_t bos = tokenizer_.add_bos() ? tokenizer_.bos() : -1;
   size_t kept_bytes = 0;
   TurnPlan plan;
-  plan.keep_tokens = MatchingTokenPrefix(tokenizer_, evaluated, text, delta->keep_bytes, bos, &kept_bytes);
+  plan.keep_tokens = MatchingTokenPrefix(tokenizer_, evaluated, text, limit, bos, &kept_bytes);
   const bool add_bos = plan.keep_tokens == 0 && tokenizer_.add_bos();
   plan.tokens = tokenizer_.Encode(std::string_view(text).substr(kept_bytes), add_bos, /*parse_special=*/true);
   return plan;
@@ -55,14 +73,6 @@ void ChatSession::AddAssistantReply(std::string content) {
   messages_.push_back({"assistant", std::move(content), std::nullopt});
   cached_messages_ = messages_.size();
 }
-
-namespace {
-size_t LeadingSystemMessages(const std::vector<ChatMessage>& m) {
-  size_t n = 0;
-  while (n < m.size() && m[n].role == "system") ++n;
-  return n;
-}
-}  // namespace
 
 bool ChatSession::DropOldestTurn() {
   const size_t first = LeadingSystemMessages(messages_);
