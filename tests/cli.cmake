@@ -8,7 +8,6 @@ file(GLOB ST_CLI_UNITTEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/
 add_executable(cli_unittests ${ST_CLI_UNITTEST_SOURCES}
   ${CMAKE_SOURCE_DIR}/tools/cli/cli_args.cc
   ${CMAKE_SOURCE_DIR}/tools/cli/batch_input.cc
-  ${CMAKE_SOURCE_DIR}/tools/cli/chat_commands.cc
   ${CMAKE_SOURCE_DIR}/tools/cli/chat_session.cc
   ${CMAKE_SOURCE_DIR}/tools/cli/generator.cc
   ${CMAKE_SOURCE_DIR}/tools/cli/interrupt.cc)

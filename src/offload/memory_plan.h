@@ -18,7 +18,7 @@ struct MemoryPlanInput {
   uint64_t kv_cache = 0;
   uint64_t scratch = 0;             // decoder buffers kept between steps (their reserved capacity)
   uint64_t transient = 0;           // buffers of one step (activation copies), at their largest
-  uint64_t caller = 0;              // what the caller holds besides (DecoderOptions::caller_bytes)
+  uint64_t caller = 0;              // what the caller holds besides (DecoderOptions::caller_logit_rows)
   uint64_t baseline = 0;            // the process's resident memory before the model's weights (measured)
   uint64_t margin = 24ull << 20;    // allocator slack, thread stacks, reader queues
   uint64_t slot_bytes = 0;          // one expert in the cache

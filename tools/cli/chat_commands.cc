@@ -1,13 +1,9 @@
 #include "cli/chat_commands.h"
 
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "cli/cli_modes.h"
+#include "cli/exit_codes.h"
 #include "util/escape.h"
 #include "util/output_file.h"
 
@@ -25,8 +21,6 @@ const char kChatCommandsHelp[] =
     "  a line ending in \\ continues on the next; Ctrl-C stops an answer\n";
 
 namespace {
-
-constexpr uint64_t kMaxConversationBytes = 64ull << 20;  // /load refuses anything larger
 
 void Error(const std::string& what) { std::fprintf(stderr, "error: %s\n", EscapeForDisplay(what).c_str()); }
 
@@ -46,18 +40,9 @@ void Save(const std::string& path, const ChatSession& session) {
 }
 
 void Load(const std::string& path, ChatSession& session) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) return Error("/load " + path + ": cannot open: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return Error("/load " + path + ": not a regular file");
-  if (static_cast<uint64_t>(st.st_size) > kMaxConversationBytes) {
-    return Error("/load " + path + ": " + std::to_string(st.st_size) + " bytes, more than a conversation file may have (64 MiB)");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error("/load " + path + ": cannot open: " + std::strerror(errno));
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Error("/load " + path + ": read failed");
-  if (Status s = session.LoadJson(text.str()); !s.ok()) return Error("/load " + path + ": " + s.message());
+  std::string text;
+  if (ReadPromptFile(path, "/load", "conversation", &text) != kExitOk) return;  // its error is printed
+  if (Status s = session.LoadJson(text); !s.ok()) return Error("/load " + path + ": " + s.message());
   std::fprintf(stderr, "loaded %zu messages from %s\n", session.messages().size(), EscapeForDisplay(path).c_str());
 }
 

@@ -48,6 +48,11 @@ inline int Fail(int code, const Status& s) { return Fail(code, s.message()); }
 // the rest).
 int CheckModelPath(const std::string& path);
 
+// Reads a text file named by `flag` (-f, -sysf, --render-chat, /load) into *text, dropping a
+// leading BOM. Prints the one error line and returns its exit code: 4 when it cannot be read, 2
+// when it is empty or not UTF-8 (`what` names the contents in that message); kExitOk otherwise.
+int ReadPromptFile(const std::string& path, const char* flag, const char* what, std::string* text);
+
 // The template for -sys, chat and batch messages (--chat-template, else the model's, else chatml).
 Result<ChatTemplate> SelectTemplate(const CliContext& ctx);
 

@@ -4,12 +4,7 @@
 // context, no KV cache.
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "cli/chat_session.h"
 #include "cli/cli_modes.h"
@@ -43,16 +38,9 @@ Result<ChatRenderOptions> ChatOptionsFromArgs(const CliArgs& a) {
 int RunRenderChat(const CliArgs& a) {
   auto options = ChatOptionsFromArgs(a);
   if (!options.ok()) return Fail(kExitUsage, options.status());
-  struct stat st;
-  if (stat(a.render_chat.c_str(), &st) != 0) {
-    return Fail(kExitIo, fmt::format("--render-chat {}: cannot open: {}", a.render_chat, std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) return Fail(kExitIo, fmt::format("--render-chat {}: not a regular file", a.render_chat));
-  std::ifstream in(a.render_chat, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) return Fail(kExitIo, fmt::format("--render-chat {}: read failed", a.render_chat));
-  auto messages = ParseChatMessages(text.str());
+  std::string text;
+  if (int code = ReadPromptFile(a.render_chat, "--render-chat", "conversation", &text); code != kExitOk) return code;
+  auto messages = ParseChatMessages(text);
   if (!messages.ok()) return Fail(kExitUsage, messages.status().WithContext("--render-chat " + a.render_chat));
   if (int c = CheckModelPath(a.run.model); c != kExitOk) return c;
   auto model = smallthinker::Model::Load(a.run.model);

@@ -67,17 +67,7 @@ void WriteOut(const std::string& text) { WriteChecked(stdout, text); }
 bool OutputFailed() { return g_output_errno != 0; }
 std::string OutputError() { return std::strerror(g_output_errno); }
 
-int CheckModelPath(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-    return Fail(kExitModel, fmt::format("-m {}: is a directory, not a GGUF model file", path));
-  }
-  return kExitOk;
-}
-
-namespace {
-
-// Reads -f or -sysf: I/O problems are exit code 4, an empty or non-UTF-8 text 2. A leading BOM is
+// Reads -f, -sysf, --render-chat or /load: I/O problems are exit code 4, an empty or non-UTF-8 text 2. A leading BOM is
 // dropped (an editor's, not part of the prompt).
 int ReadPromptFile(const std::string& path, const char* flag, const char* what, std::string* text) {
   struct stat st;
@@ -96,6 +86,16 @@ int ReadPromptFile(const std::string& path, const char* flag, const char* what, 
   }
   return kExitOk;
 }
+
+int CheckModelPath(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return Fail(kExitModel, fmt::format("-m {}: is a directory, not a GGUF model file", path));
+  }
+  return kExitOk;
+}
+
+namespace {
 
 // Checks that a file we will read exists and is a regular file (exit code 4 otherwise).
 int CheckReadable(const std::string& path, const char* flag) {
