@@ -1,133 +1,129 @@
 #include "text/chat_template.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace st {
 
 namespace {
 
-constexpr std::string_view kImStart = "<|im_start|>";
 constexpr std::string_view kImEndNl = "<|im_end|>\n";
-constexpr std::string_view kQwen2System = "You are a helpful assistant.";
-constexpr std::string_view kQwen25System = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
 
-bool Contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+// The built-ins, for files without a template. Each renders as the family's published template
+// does for conversations of system, user, assistant and tool messages (no tool definitions).
+// `content` of a message that has none (null, a list of parts) renders as empty.
+constexpr std::string_view kChatml = R"JINJA(
+{%- for message in messages -%}
+{{- '<|im_start|>' ~ message.role ~ '\n' ~ (message.content if message.content is string else '') ~ '<|im_end|>\n' -}}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}
+)JINJA";
 
-// Python's str.lstrip/rstrip/strip of one character.
-std::string_view LStrip(std::string_view s, char c) {
-  while (!s.empty() && s.front() == c) s.remove_prefix(1);
-  return s;
-}
-std::string_view RStrip(std::string_view s, char c) {
-  while (!s.empty() && s.back() == c) s.remove_suffix(1);
-  return s;
-}
-std::string_view Strip(std::string_view s, char c) { return LStrip(RStrip(s, c), c); }
-// s.split(sep)[0] and s.split(sep)[-1].
-std::string_view BeforeFirst(std::string_view s, std::string_view sep) {
-  const size_t p = s.find(sep);
-  return p == std::string_view::npos ? s : s.substr(0, p);
-}
-std::string_view AfterLast(std::string_view s, std::string_view sep) {
-  const size_t p = s.rfind(sep);
-  return p == std::string_view::npos ? s : s.substr(p + sep.size());
+constexpr std::string_view kQwen2 = R"JINJA(
+{%- if not messages or messages[0].role != 'system' -%}
+{{- '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' -}}
+{%- endif -%}
+{%- for message in messages -%}
+{{- '<|im_start|>' ~ message.role ~ '\n' ~ (message.content if message.content is string else '') ~ '<|im_end|>\n' -}}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\n' -}}{%- endif -%}
+)JINJA";
+
+// Qwen2.5 and Qwen3 share the role handling: unknown roles print nothing, consecutive tool
+// results share one user turn. Qwen3 adds the reasoning rules: an assistant turn after the last
+// real user query keeps its <think> block, earlier ones lose it.
+constexpr std::string_view kQwenRoles = R"JINJA(
+{%- if default_system is defined and (not messages or messages[0].role != 'system') -%}
+{{- '<|im_start|>system\n' ~ default_system ~ '<|im_end|>\n' -}}
+{%- endif -%}
+{%- set ns = namespace(last_query=messages|length - 1, found=false) -%}
+{%- for m in messages|reverse -%}
+{%- set c = m.content if m.content is string else '' -%}
+{%- if not ns.found and m.role == 'user' and not (c.startswith('<tool_response>') and c.endswith('</tool_response>')) -%}
+{%- set ns.last_query = messages|length - loop.index -%}
+{%- set ns.found = true -%}
+{%- endif -%}
+{%- endfor -%}
+{%- for m in messages -%}
+{%- set content = m.content if m.content is string else '' -%}
+{%- if m.role == 'user' or m.role == 'system' -%}
+{{- '<|im_start|>' ~ m.role ~ '\n' ~ content ~ '<|im_end|>\n' -}}
+{%- elif m.role == 'assistant' and not reasoning -%}
+{{- '<|im_start|>assistant\n' ~ content ~ '<|im_end|>\n' -}}
+{%- elif m.role == 'assistant' -%}
+{%- set thought = '' -%}
+{%- if m.reasoning_content is string -%}
+{%- set thought = m.reasoning_content -%}
+{%- elif '</think>' in content -%}
+{%- set thought = content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') -%}
+{%- set content = content.split('</think>')[-1].lstrip('\n') -%}
+{%- endif -%}
+{%- if loop.index0 > ns.last_query and (loop.last or thought) -%}
+{{- '<|im_start|>assistant\n<think>\n' ~ thought.strip('\n') ~ '\n</think>\n\n' ~ content.lstrip('\n') -}}
+{%- else -%}
+{{- '<|im_start|>assistant\n' ~ content -}}
+{%- endif -%}
+{{- '<|im_end|>\n' -}}
+{%- elif m.role == 'tool' -%}
+{%- if loop.first or loop.previtem.role != 'tool' -%}{{- '<|im_start|>user' -}}{%- endif -%}
+{{- '\n<tool_response>\n' ~ content ~ '\n</tool_response>' -}}
+{%- if loop.last or loop.nextitem.role != 'tool' -%}{{- '<|im_end|>\n' -}}{%- endif -%}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- if reasoning and enable_thinking is defined and enable_thinking is false -%}{{- '<think>\n\n</think>\n\n' -}}{%- endif -%}
+{%- endif -%}
+)JINJA";
+
+struct Builtin {
+  std::string_view name;
+  std::string_view text;
+  std::string_view preamble;  // variables the shared text reads
+};
+
+constexpr Builtin kBuiltins[] = {
+    {"chatml", kChatml, ""},
+    {"qwen2", kQwen2, ""},
+    {"qwen2.5", kQwenRoles,
+     "{%- set default_system = 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' -%}"
+     "{%- set reasoning = false -%}"},
+    {"qwen3", kQwenRoles, "{%- set reasoning = true -%}"},
+};
+
+Result<std::shared_ptr<const jinja::Template>> Compile(std::string_view text) {
+  auto t = jinja::Template::Parse(text);
+  if (!t.ok()) return t.status();
+  return std::make_shared<const jinja::Template>(std::move(*t));
 }
 
-// A Jinja string literal starting at text[i] (a quote); sets `out` and returns the index after the
-// closing quote, or npos if there is none.
-size_t ParseStringLiteral(std::string_view text, size_t i, std::string& out) {
-  const char quote = text[i];
-  out.clear();
-  for (size_t k = i + 1; k < text.size(); ++k) {
-    const char c = text[k];
-    if (c == quote) return k + 1;
-    if (c != '\\' || k + 1 == text.size()) {
-      out += c;
-      continue;
-    }
-    const char e = text[++k];
-    switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      default: out += e; break;  // \\ \' \" and anything else: the character itself
-    }
-  }
-  return std::string_view::npos;
-}
-
-// The default system prompt: a literal '<|im_start|>system\n<prompt><|im_end|>\n' with no
-// expression inside (as opposed to '<|im_start|>system\n' + messages[0]['content'] + ...).
-std::optional<std::string> FindDefaultSystem(std::string_view text) {
-  for (size_t p = text.find(kImStart); p != std::string_view::npos; p = text.find(kImStart, p + 1)) {
-    if (p == 0 || (text[p - 1] != '\'' && text[p - 1] != '"')) continue;
-    std::string literal;
-    if (ParseStringLiteral(text, p - 1, literal) == std::string_view::npos) continue;
-    const std::string head = std::string(kImStart) + "system\n";
-    if (literal.size() > head.size() + kImEndNl.size() && literal.starts_with(head) && literal.ends_with(kImEndNl)) {
-      return literal.substr(head.size(), literal.size() - head.size() - kImEndNl.size());
-    }
-  }
-  return std::nullopt;
-}
-
-// The literal printed under the last `add_generation_prompt` test: {{- '<|im_start|>assistant\n' }}.
-std::optional<std::string> FindGenerationPrompt(std::string_view text) {
-  const size_t p = text.rfind("add_generation_prompt");
-  if (p == std::string_view::npos) return std::nullopt;
-  size_t i = text.find("{{", p);
-  if (i == std::string_view::npos) return std::nullopt;
-  i += 2;
-  while (i < text.size() && (text[i] == '-' || text[i] == ' ' || text[i] == '\n')) ++i;
-  if (i >= text.size() || (text[i] != '\'' && text[i] != '"')) return std::nullopt;
-  std::string literal;
-  i = ParseStringLiteral(text, i, literal);
-  if (i == std::string_view::npos) return std::nullopt;
-  while (i < text.size() && (text[i] == ' ' || text[i] == '\n')) ++i;
-  if (text.substr(i, 2) != "}}" && text.substr(i, 3) != "-}}") return std::nullopt;  // not a lone literal
-  return literal;
-}
-
-void AppendTurn(std::string_view role, std::string_view content, std::string& out) {
-  out += kImStart;
-  out += role;
-  out += '\n';
-  out += content;
-  out += kImEndNl;
-}
-
-// Qwen3's last_query_index: the last user message that is not a wrapped tool response.
-size_t LastQueryIndex(std::span<const ChatMessage> messages) {
-  for (size_t i = messages.size(); i-- > 0;) {
-    const std::string& c = messages[i].content;
-    const bool tool_response = c.starts_with("<tool_response>") && c.ends_with("</tool_response>");
-    if (messages[i].role == "user" && !tool_response) return i;
-  }
-  return messages.empty() ? 0 : messages.size() - 1;
+// An ordered JSON object text -> the fields it adds; empty text adds none.
+Result<nlohmann::ordered_json> ParseObject(const std::string& text, const char* what) {
+  if (text.empty()) return nlohmann::ordered_json::object();
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument(fmt::format("{} is not valid JSON", what));
+  return j;
 }
 
 }  // namespace
 
-std::vector<std::string> ChatTemplate::BuiltinNames() { return {"chatml", "qwen2", "qwen2.5", "qwen3"}; }
+std::vector<std::string> ChatTemplate::BuiltinNames() {
+  std::vector<std::string> names;
+  for (const Builtin& b : kBuiltins) names.emplace_back(b.name);
+  return names;
+}
 
 Result<ChatTemplate> ChatTemplate::FromNameOrText(std::string_view name_or_text) {
-  ChatTemplate t;
-  t.name_ = std::string(name_or_text);
-  if (name_or_text == "chatml") return t;
-  if (name_or_text == "qwen2") {
-    t.default_system_ = std::string(kQwen2System);
+  for (const Builtin& b : kBuiltins) {
+    if (name_or_text != b.name) continue;
+    ChatTemplate t;
+    t.name_ = std::string(b.name);
+    auto compiled = Compile(std::string(b.preamble) + std::string(b.text));
+    ST_CHECK(compiled.ok());  // our own text
+    t.template_ = std::move(*compiled);
     return t;
   }
-  if (name_or_text == "qwen2.5") {
-    t.default_system_ = std::string(kQwen25System);
-    t.role_branches_ = true;
-    return t;
-  }
-  if (name_or_text == "qwen3") {
-    t.role_branches_ = t.qwen3_reasoning_ = t.enable_thinking_switch_ = true;
-    return t;
-  }
-  if (!Contains(name_or_text, "{{") && !Contains(name_or_text, "{%")) {
+  if (name_or_text.find("{{") == std::string_view::npos && name_or_text.find("{%") == std::string_view::npos) {
     return InvalidArgument(fmt::format("unknown chat template name '{}' (built-in: chatml, qwen2, qwen2.5, qwen3; "
                                        "or give the template's Jinja text)", name_or_text));
   }
@@ -135,20 +131,9 @@ Result<ChatTemplate> ChatTemplate::FromNameOrText(std::string_view name_or_text)
 }
 
 Result<ChatTemplate> ChatTemplate::FromText(std::string_view text) {
-  if (!Contains(text, kImStart) || !Contains(text, "<|im_end|>")) {
-    return InvalidArgument(
-        "chat template not recognised: only ChatML-style templates (<|im_start|>role ... <|im_end|>) are supported; "
-        "use --chat-template chatml to render with the built-in ChatML template");
-  }
   ChatTemplate t;
-  t.default_system_ = FindDefaultSystem(text);
-  t.role_branches_ = Contains(text, "== \"user\"") || Contains(text, "== 'user'");
-  t.qwen3_reasoning_ = Contains(text, "reasoning_content") || Contains(text, "</think>");
-  t.enable_thinking_switch_ = Contains(text, "enable_thinking");
-  if (auto gp = FindGenerationPrompt(text)) t.generation_prompt_ = *gp;
-  const bool plain = !t.default_system_ && !t.role_branches_ && !t.qwen3_reasoning_ &&
-                     t.generation_prompt_ == "<|im_start|>assistant\n";
-  t.name_ = t.qwen3_reasoning_ ? "qwen3" : plain ? "chatml" : "chatml-style";
+  t.name_ = "jinja";
+  ST_ASSIGN_OR_RETURN(t.template_, Compile(text));
   return t;
 }
 
@@ -158,62 +143,38 @@ Result<ChatTemplate> ChatTemplate::Select(std::string_view override_name_or_text
   return FromNameOrText("chatml");
 }
 
-void ChatTemplate::RenderAssistantQwen3(const ChatMessage& m, bool after_last_query, bool last,
-                                        std::string& out) const {
-  std::string_view content = m.content;
-  std::string_view reasoning;
-  if (m.reasoning_content) {
-    reasoning = *m.reasoning_content;
-  } else if (Contains(content, "</think>")) {
-    reasoning = LStrip(AfterLast(RStrip(BeforeFirst(content, "</think>"), '\n'), "<think>"), '\n');
-    content = LStrip(AfterLast(content, "</think>"), '\n');
-  }
-  out += kImStart;
-  out += "assistant\n";
-  if (after_last_query && (last || !reasoning.empty())) {
-    out += "<think>\n";
-    out += Strip(reasoning, '\n');
-    out += "\n</think>\n\n";
-    out += LStrip(content, '\n');
-  } else {
-    out += content;
-  }
-  out += kImEndNl;
+void ChatTemplate::SetSpecialTokens(std::optional<std::string> bos, std::optional<std::string> eos) {
+  bos_token_ = std::move(bos);
+  eos_token_ = std::move(eos);
 }
 
 Result<std::string> ChatTemplate::Render(std::span<const ChatMessage> messages,
                                          const ChatRenderOptions& options) const {
-  std::string out;
-  for (const ChatMessage& m : messages) {
-    if (m.role.empty()) return InvalidArgument("chat message with an empty role");
-  }
-  if (default_system_ && (messages.empty() || messages[0].role != "system")) {
-    AppendTurn("system", *default_system_, out);
-  }
-  const size_t last_query = LastQueryIndex(messages);
+  jinja::List list;
   for (size_t i = 0; i < messages.size(); ++i) {
     const ChatMessage& m = messages[i];
-    const bool last = i + 1 == messages.size();
-    if (!role_branches_ || m.role == "user" || m.role == "system") {
-      AppendTurn(m.role, m.content, out);
-    } else if (m.role == "assistant") {
-      if (qwen3_reasoning_) {
-        RenderAssistantQwen3(m, i > last_query, last, out);
-      } else {
-        AppendTurn(m.role, m.content, out);
-      }
-    } else if (m.role == "tool") {
-      // Consecutive tool messages share one user turn.
-      if (i == 0 || messages[i - 1].role != "tool") out += "<|im_start|>user";
-      out += "\n<tool_response>\n" + m.content + "\n</tool_response>";
-      if (last || messages[i + 1].role != "tool") out += kImEndNl;
-    }  // other roles: these templates print nothing for them
+    if (m.role.empty()) return InvalidArgument("chat message with an empty role");
+    nlohmann::ordered_json j = {{"role", m.role}, {"content", m.content}};
+    if (m.reasoning_content) j["reasoning_content"] = *m.reasoning_content;
+    auto extra = ParseObject(m.extra_json, "a message's extra fields");
+    if (!extra.ok()) return extra.status().WithContext(fmt::format("message {}", i));
+    if (!extra->is_object()) return InvalidArgument(fmt::format("message {}: extra fields must be a JSON object", i));
+    for (auto& [k, v] : extra->items()) j[k] = v;
+    list.push_back(jinja::FromJson(j));
   }
-  if (options.add_generation_prompt) {
-    out += generation_prompt_;
-    if (enable_thinking_switch_ && options.enable_thinking == false) out += "<think>\n\n</think>\n\n";
-  }
-  return out;
+  jinja::Dict vars;
+  vars.Set("messages", jinja::Value::MakeList(std::move(list)));
+  ST_ASSIGN_OR_RETURN(nlohmann::ordered_json tools, ParseObject(options.tools_json, "the tools"));
+  vars.Set("tools", options.tools_json.empty() ? jinja::Value::Null() : jinja::FromJson(tools));
+  vars.Set("documents", jinja::Value::Null());
+  vars.Set("add_generation_prompt", jinja::Value(options.add_generation_prompt));
+  if (bos_token_) vars.Set("bos_token", jinja::Value(*bos_token_));
+  if (eos_token_) vars.Set("eos_token", jinja::Value(*eos_token_));
+  ST_ASSIGN_OR_RETURN(nlohmann::ordered_json extra, ParseObject(options.extra_variables_json, "the template variables"));
+  if (!extra.is_object()) return InvalidArgument("the template variables must be a JSON object");
+  for (auto& [k, v] : extra.items()) vars.Set(k, jinja::FromJson(v));
+  if (options.enable_thinking) vars.Set("enable_thinking", jinja::Value(*options.enable_thinking));
+  return template_->Render(vars);
 }
 
 Result<ChatDelta> ChatTemplate::RenderDelta(std::span<const ChatMessage> messages, size_t old_count,
@@ -231,9 +192,10 @@ Result<ChatDelta> ChatTemplate::RenderDelta(std::span<const ChatMessage> message
   if (common == old_text.size()) {
     d.keep_bytes = common;
   } else {
-    // Back to the end of the last whole turn both share: a token boundary (<|im_end|> is one token).
+    // Back to the end of the last whole ChatML turn both share: a token boundary (<|im_end|> is
+    // one token). Other templates: where they part (the engine keeps whole matching tokens).
     const size_t p = std::string_view(old_text).substr(0, common).rfind(kImEndNl);
-    d.keep_bytes = p == std::string_view::npos ? 0 : p + kImEndNl.size();
+    d.keep_bytes = p == std::string_view::npos ? common : p + kImEndNl.size();
   }
   d.text = new_text.substr(d.keep_bytes);
   return d;

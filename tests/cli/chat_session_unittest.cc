@@ -139,7 +139,9 @@ TEST(ChatSessionTest, DropOldestTurnKeepsTheSystemPromptAndTheCurrentTurn) {
   auto again = c.session.Replan(c.evaluated);
   ASSERT_TRUE(again.ok());
   // The system prompt's tokens stay in the cache; everything after it is evaluated again.
-  const std::string system_text = *t.Render(std::span(c.session.messages()).first(1), {false, std::nullopt});
+  ChatRenderOptions no_prompt;
+  no_prompt.add_generation_prompt = false;
+  const std::string system_text = *t.Render(std::span(c.session.messages()).first(1), no_prompt);
   EXPECT_GT(again->keep_tokens, 0u);
   EXPECT_EQ(Text(std::span(c.evaluated).first(again->keep_tokens)), system_text);
   std::vector<int32_t> cache(c.evaluated.begin(), c.evaluated.begin() + static_cast<std::ptrdiff_t>(again->keep_tokens));

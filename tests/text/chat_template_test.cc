@@ -61,7 +61,7 @@ TEST(ChatTemplateTest, BuiltinChatml) {
 TEST(ChatTemplateTest, Qwen3TemplatePlainTurns) {
   auto t = ChatTemplate::FromText(Qwen3TemplateText());
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->name(), "qwen3");
+  EXPECT_EQ(t->name(), "jinja");
   EXPECT_EQ(RenderOrDie(*t, kPlain), kPlainChatml);  // Qwen3 renders plain turns exactly as ChatML
 }
 
@@ -104,8 +104,6 @@ TEST(ChatTemplateTest, DefaultSystemPromptFromTemplateText) {
       "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
   auto t = ChatTemplate::FromText(qwen2);
   ASSERT_TRUE(t.ok());
-  ASSERT_TRUE(t->default_system().has_value());
-  EXPECT_EQ(*t->default_system(), "You are a helpful assistant.");
   EXPECT_EQ(RenderOrDie(*t, {{"user", "Hi", std::nullopt}}),
             "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
             "<|im_start|>assistant\n");
@@ -117,10 +115,22 @@ TEST(ChatTemplateTest, DefaultSystemPromptFromTemplateText) {
 TEST(ChatTemplateTest, SelectionAndErrors) {
   EXPECT_EQ(ChatTemplate::Select("", "").value().name(), "chatml");
   EXPECT_EQ(ChatTemplate::Select("qwen2.5", Qwen3TemplateText()).value().name(), "qwen2.5");
-  EXPECT_EQ(ChatTemplate::Select("", Qwen3TemplateText()).value().name(), "qwen3");
-  auto unknown = ChatTemplate::FromNameOrText("{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}");
-  ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("--chat-template chatml"), std::string::npos);
+  EXPECT_EQ(ChatTemplate::Select("", Qwen3TemplateText()).value().name(), "jinja");
+  // Any template text renders as written (no more falling back to ChatML for unknown ones).
+  auto inst = ChatTemplate::FromNameOrText("{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}");
+  ASSERT_TRUE(inst.ok()) << inst.status().ToString();
+  EXPECT_EQ(RenderOrDie(*inst, {{"user", "a"}, {"user", "b"}}), "[INST] a [/INST][INST] b [/INST]");
+  // Syntax errors name the line and column.
+  auto broken = ChatTemplate::FromText("{% for m in messages %}\n{{ m.content }\n");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("line 2"), std::string::npos) << broken.status().ToString();
+  // raise_exception is FailedPrecondition with the template's message.
+  auto raising = ChatTemplate::FromText("{% if messages[0].role != 'user' %}{{ raise_exception('roles must alternate') }}{% endif %}");
+  ASSERT_TRUE(raising.ok());
+  auto raised = raising->Render(std::vector<ChatMessage>{{"assistant", "x"}});
+  ASSERT_FALSE(raised.ok());
+  EXPECT_EQ(raised.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(raised.status().message().find("roles must alternate"), std::string::npos);
   auto bad_name = ChatTemplate::FromNameOrText("llama9");
   ASSERT_FALSE(bad_name.ok());
   EXPECT_NE(bad_name.status().message().find("chatml"), std::string::npos);
@@ -151,6 +161,49 @@ TEST(ChatTemplateTest, DeltaFallsBackWhenQwen3DropsReasoning) {
   EXPECT_EQ(d->keep_bytes, std::string("<|im_start|>user\n2+2?<|im_end|>\n").size());
   EXPECT_EQ(before.substr(0, d->keep_bytes) + d->text, RenderOrDie(*t, m));
   EXPECT_EQ(d->text, "<|im_start|>assistant\n4<|im_end|>\n<|im_start|>user\nmore<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(ChatTemplateTest, BuiltinsMatchTheirFamilysTemplates) {
+  // The qwen3 built-in renders what the real Qwen3 template renders for plain, reasoning and tool turns.
+  auto real = ChatTemplate::FromText(Qwen3TemplateText());
+  auto builtin = ChatTemplate::FromNameOrText("qwen3");
+  ASSERT_TRUE(real.ok() && builtin.ok());
+  const std::vector<std::vector<ChatMessage>> convs = {
+      kPlain,
+      {{"user", "2+2?"}, {"assistant", "<think>\nadd\n</think>\n\n4"}, {"user", "and 3+3?"}, {"assistant", "<think>\nagain\n</think>\n\n6"}},
+      {{"user", "q"}, {"assistant", "call"}, {"tool", "r1"}, {"tool", "r2"}, {"assistant", "done", std::string("thought")}},
+  };
+  for (const auto& c : convs) {
+    for (bool prompt : {false, true}) {
+      ChatRenderOptions o;
+      o.add_generation_prompt = prompt;
+      EXPECT_EQ(RenderOrDie(*builtin, c, o), RenderOrDie(*real, c, o));
+    }
+  }
+  ChatRenderOptions no_think;
+  no_think.enable_thinking = false;
+  EXPECT_EQ(RenderOrDie(*builtin, kPlain, no_think), RenderOrDie(*real, kPlain, no_think));
+}
+
+TEST(ChatTemplateTest, ExtraFieldsToolsAndVariables) {
+  auto t = ChatTemplate::FromText(
+      "{{ bos_token }}{% for m in messages %}{{ m.role }}:{{ m.content if m.content is not none else 'NULL' }}"
+      "{% if m.tool_calls %}[{{ m.tool_calls[0].function.name }}]{% endif %};{% endfor %}"
+      "{% if tools %}T={{ tools|map(attribute='name')|join(',') }}{% endif %}{{ greeting }}");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  t->SetSpecialTokens("<s>", "</s>");
+  ChatRenderOptions o;
+  o.tools_json = R"([{"name":"a"},{"name":"b"}])";
+  o.extra_variables_json = R"({"greeting":"hi"})";
+  const std::vector<ChatMessage> m = {
+      {"user", "x"},
+      {"assistant", "", std::nullopt, R"({"content":null,"tool_calls":[{"function":{"name":"f"}}]})"},
+  };
+  EXPECT_EQ(RenderOrDie(*t, m, o), "<s>user:x;assistant:NULL[f];T=a,bhi");
+  o.extra_variables_json = "[1]";
+  EXPECT_FALSE(t->Render(m, o).ok());
+  const std::vector<ChatMessage> bad = {{"user", "x", std::nullopt, "{not json"}};
+  EXPECT_FALSE(t->Render(bad).ok());
 }
 
 TEST(ChatTemplateTest, ToolResponsesShareOneUserTurn) {
