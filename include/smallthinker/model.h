@@ -66,6 +66,9 @@ class Tokenizer {
   int32_t bos() const;
   int32_t eos() const;
   bool add_bos() const;
+  // Whether to put BOS first when encoding a chat template's output: add_bos(), unless the text
+  // already begins with BOS's text (a template that writes {{ bos_token }}): never two BOS.
+  bool AddBosFor(std::string_view rendered) const;
   // tokenizer.chat_template of the file ("" when absent).
   const std::string& chat_template() const;
 

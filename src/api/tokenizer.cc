@@ -21,6 +21,7 @@ int32_t Tokenizer::n_vocab() const { return impl_->n_vocab(); }
 int32_t Tokenizer::bos() const { return impl_->bos(); }
 int32_t Tokenizer::eos() const { return impl_->eos(); }
 bool Tokenizer::add_bos() const { return impl_->add_bos(); }
+bool Tokenizer::AddBosFor(std::string_view rendered) const { return impl_->AddBosFor(rendered); }
 const std::string& Tokenizer::chat_template() const { return impl_->chat_template(); }
 
 }  // namespace smallthinker

@@ -107,6 +107,47 @@ Result<nlohmann::ordered_json> ParseObject(const std::string& text, const char* 
 
 }  // namespace
 
+Result<ChatMessage> ChatMessage::FromJson(const nlohmann::ordered_json& j) {
+  if (!j.is_object()) return InvalidArgument("expected an object with a string \"role\" and a \"content\"");
+  const auto role = j.find("role");
+  if (role == j.end() || !role->is_string() || role->get<std::string>().empty()) {
+    return InvalidArgument("\"role\" must be a non-empty string");
+  }
+  ChatMessage m;
+  m.role = role->get<std::string>();
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : j.items()) {
+    if (key == "role") continue;
+    if (key == "content") {
+      if (value.is_string()) {
+        m.content = value.get<std::string>();
+        continue;
+      }
+      if (!value.is_null() && !value.is_array()) {
+        return InvalidArgument("\"content\" must be a string, null or a list of parts");
+      }
+    } else if (key == "reasoning_content" && value.is_string()) {
+      m.reasoning_content = value.get<std::string>();
+      continue;
+    }
+    extra[key] = value;
+  }
+  if (!extra.empty()) m.extra_json = extra.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return m;
+}
+
+nlohmann::ordered_json ChatMessage::ToJson() const {
+  nlohmann::ordered_json j = {{"role", role}, {"content", content}};
+  if (reasoning_content) j["reasoning_content"] = *reasoning_content;
+  if (!extra_json.empty()) {
+    const auto extra = nlohmann::ordered_json::parse(extra_json, nullptr, /*allow_exceptions=*/false);
+    if (extra.is_object()) {
+      for (const auto& [k, v] : extra.items()) j[k] = v;
+    }
+  }
+  return j;
+}
+
 std::vector<std::string> ChatTemplate::BuiltinNames() {
   std::vector<std::string> names;
   for (const Builtin& b : kBuiltins) names.emplace_back(b.name);

@@ -21,6 +21,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "smallthinker/status.h"
 #include "text/jinja_template.h"
 
@@ -38,6 +40,14 @@ struct ChatMessage {
   // Further fields of the message as a JSON object ("tool_calls", "tool_call_id", "name", or
   // "content": null / a list of parts, which replaces `content`), in the caller's order.
   std::string extra_json;
+
+  // A message object of the OpenAI / transformers form ({"role", "content", "tool_calls", ...}).
+  // "role" must be a non-empty string; "content" a string, null, a list of parts or absent (then
+  // `content` is "" and the value, if any, stays in extra_json); other fields go to extra_json in
+  // their order. Errors: InvalidArgument naming the field.
+  static Result<ChatMessage> FromJson(const nlohmann::ordered_json& j);
+  // The inverse: the fields in the order FromJson read them (role, content, reasoning, extra).
+  nlohmann::ordered_json ToJson() const;
 };
 
 struct ChatRenderOptions {

@@ -142,6 +142,12 @@ int32_t Tokenizer::MatchAddedToken(std::string_view text, size_t i, bool parse_s
   return -1;
 }
 
+bool Tokenizer::AddBosFor(std::string_view rendered) const {
+  if (!vocab_.add_bos || vocab_.bos_id < 0) return false;
+  const std::string& piece = TokenToPiece(vocab_.bos_id, /*render_special=*/true);
+  return piece.empty() || !rendered.starts_with(piece);
+}
+
 std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_bos, bool parse_special) const {
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 2);

@@ -70,6 +70,10 @@ class Tokenizer {
   int32_t eos() const { return vocab_.eos_id; }
   int32_t pad() const { return vocab_.pad_id; }
   bool add_bos() const { return vocab_.add_bos; }
+  // Whether encoding a chat template's `rendered` text should put BOS first: add_bos(), unless the
+  // text already begins with BOS's text (a template that writes {{ bos_token }}), which encoding
+  // with parse_special turns into BOS itself: never two.
+  bool AddBosFor(std::string_view rendered) const;
   const std::string& chat_template() const { return vocab_.chat_template; }
   const Vocab& vocab() const { return vocab_; }
 

@@ -200,8 +200,9 @@ TEST(ChatSessionTest, LoadRefusesMalformedConversationsAndKeepsTheCurrentOne) {
   const std::pair<const char*, const char*> cases[] = {
       {"{", "not valid JSON"},
       {"{\"role\": \"user\"}", "expected a JSON array"},
-      {"[{\"role\": \"user\", \"content\": 3}]", "message 0: expected an object"},
-      {"[{\"role\": \"tool\", \"content\": \"x\"}]", "message 0: role 'tool' is not system, user or assistant"},
+      {"[{\"role\": \"user\", \"content\": 3}]", "message 0: \"content\" must be a string, null or a list"},
+      {"[3]", "message 0: expected an object"},
+      {"[{\"role\": \"\", \"content\": \"x\"}]", "message 0: \"role\" must be a non-empty string"},
       {"[{\"role\": \"user\", \"content\": \"x\"}]", "message 0: the conversation ends with a user message"},
   };
   for (const auto& [text, want] : cases) {

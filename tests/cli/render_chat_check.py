@@ -116,11 +116,11 @@ class RenderChatTest(unittest.TestCase):
     def test_errors(self):
         bad = os.path.join(WORK, "bad.json")
         with open(bad, "w") as f:
-            f.write('[{"role": "tool", "content": "x"}]')
+            f.write('[{"role": "", "content": "x"}]')
         r = subprocess.run([os.path.join(BIN, "smallthinker-cli"), "-m", SHIPPED, "--render-chat", bad],
                            capture_output=True)
         self.assertEqual(r.returncode, 2)
-        self.assertIn(b"message 0: role 'tool' is not system, user or assistant", r.stderr)
+        self.assertIn(b"message 0: \"role\" must be a non-empty string", r.stderr)
         r = subprocess.run([os.path.join(BIN, "smallthinker-cli"), "-m", SHIPPED, "--render-chat", bad,
                             "--chat-template-kwargs", "[1]"], capture_output=True)
         self.assertEqual(r.returncode, 2)

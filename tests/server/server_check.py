@@ -309,11 +309,12 @@ class LifecycleTest(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0)
         with open(path, "w") as f:
-            f.write("[INST] {{ messages[0].content }} [/INST]")
+            f.write("{% for m in messages %}\n[INST] {{ m.content } [/INST]\n{% endfor %}")  # a syntax error
         r = subprocess.run([os.path.join(BIN, "smallthinker-server"), "-m", MODEL, "--port", "0", "--chat-template-file",
                             path], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("error: --chat-template:", r.stderr)
+        self.assertIn("line 2, column", r.stderr)
 
     def test_bad_flags_are_usage_errors(self):
         for args, words in [(["--port", "70000"], "--port"), (["--parallel", "0"], "--parallel"),

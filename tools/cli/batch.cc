@@ -56,23 +56,25 @@ std::vector<int32_t> PromptTokens(const CliContext& ctx, const BatchRequest& req
   const CliArgs& a = ctx.args;
   const Tokenizer& tok = ctx.tokenizer;
   std::string text;
+  bool add_bos = tok.add_bos();
   if (req.prompt && !a.has_system) {
     text = *req.prompt;
   } else {
     if (!tmpl.ok()) {
-      *error = "chat template: " + tmpl.status().message();
+      *error = tmpl.status().message();
       return {};
     }
     std::vector<ChatMessage> messages = req.messages;
     if (req.prompt) messages = {{"system", a.system_prompt, std::nullopt}, {"user", *req.prompt, std::nullopt}};
     auto rendered = tmpl->Render(messages, *ChatOptionsFromArgs(a));  // checked at start
     if (!rendered.ok()) {
-      *error = rendered.status().message();
+      *error = RenderError(a, tok, rendered.status()).message();
       return {};
     }
     text = *rendered;
+    add_bos = tok.AddBosFor(text);
   }
-  std::vector<int32_t> tokens = tok.Encode(text, tok.add_bos(), /*parse_special=*/true);
+  std::vector<int32_t> tokens = tok.Encode(text, add_bos, /*parse_special=*/true);
   if (tokens.empty()) {
     *error = "empty prompt";
   } else if (tokens.size() > ctx.context.n_ctx()) {

@@ -60,7 +60,7 @@ int RunChat(CliContext& ctx) {
   const Tokenizer& tok = ctx.tokenizer;
   Generator& gen = ctx.generator;
   auto tmpl = SelectTemplate(ctx);
-  if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status());
+  if (!tmpl.ok()) return Fail(ExitCodeForTemplateError(a, tmpl.status()), tmpl.status());
   ChatSession session(*tmpl, tok, *ChatOptionsFromArgs(a));  // checked at start
   if (a.has_system) session.AddSystem(a.system_prompt);
   auto sampler = Sampler::Create(ctx.sampling);
@@ -118,7 +118,12 @@ int RunChat(CliContext& ctx) {
       }
     }
     auto plan = session.AddUserTurn(user, gen.evaluated());
-    if (!plan.ok()) return Fail(kExitUsage, plan.status());
+    if (!plan.ok() && plan.status().code() == StatusCode::kFailedPrecondition && interactive) {
+      // The template refuses this conversation (raise_exception): the turn is not sent, the chat goes on.
+      std::fprintf(stderr, "error: %s; the message was not sent\n", RenderError(a, tok, plan.status()).message().c_str());
+      continue;
+    }
+    if (!plan.ok()) return Fail(ExitCodeForTemplateError(a, plan.status()), RenderError(a, tok, plan.status()));
     // Make room: when the prompt and room for an answer do not fit, drop the oldest exchanges
     // until there is room for two answers, so the next turns reuse the cache before the next drop.
     const size_t room = AnswerRoom(a.n_predict, gen.n_ctx());
@@ -126,7 +131,7 @@ int RunChat(CliContext& ctx) {
     while (plan->total_tokens() + (dropped > 0 ? 2 * room : room) > gen.n_ctx() && session.DropOldestTurn()) {
       ++dropped;
       plan = session.Replan(gen.evaluated());
-      if (!plan.ok()) return Fail(kExitUsage, plan.status());
+      if (!plan.ok()) return Fail(ExitCodeForTemplateError(a, plan.status()), RenderError(a, tok, plan.status()));
     }
     if (dropped > 0) {
       std::fprintf(stderr, "context: dropped the %d oldest exchange%s to fit -c %u (the model no longer sees %s; the "

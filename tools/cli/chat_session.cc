@@ -60,11 +60,13 @@ Result<TurnPlan> ChatSession::Replan(std::span<const int32_t> evaluated) {
       if (system_text.ok() && text.compare(0, system_text->size(), *system_text) == 0) limit = system_text->size();
     }
   }
-  const int32_t bos = tokenizer_.add_bos() ? tokenizer_.bos() : -1;
+  // The BOS the encoder puts first (none when the template wrote it: it is then part of `text`).
+  const bool encoder_bos = tokenizer_.AddBosFor(text);
+  const int32_t bos = encoder_bos ? tokenizer_.bos() : -1;
   size_t kept_bytes = 0;
   TurnPlan plan;
   plan.keep_tokens = MatchingTokenPrefix(tokenizer_, evaluated, text, limit, bos, &kept_bytes);
-  const bool add_bos = plan.keep_tokens == 0 && tokenizer_.add_bos();
+  const bool add_bos = plan.keep_tokens == 0 && encoder_bos;
   plan.tokens = tokenizer_.Encode(std::string_view(text).substr(kept_bytes), add_bos, /*parse_special=*/true);
   return plan;
 }
@@ -102,36 +104,25 @@ void ChatSession::SetSystem(std::string system) {
 }
 
 std::string ChatSession::ToJson() const {
-  nlohmann::json j = nlohmann::json::array();
-  for (const ChatMessage& m : messages_) {
-    nlohmann::json o = {{"role", m.role}, {"content", m.content}};
-    if (m.reasoning_content) o["reasoning_content"] = *m.reasoning_content;
-    j.push_back(std::move(o));
-  }
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (const ChatMessage& m : messages_) j.push_back(m.ToJson());
   // Invalid UTF-8 (a cut answer) is replaced rather than refused: the file must still be written.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<std::vector<ChatMessage>> ParseChatMessages(const std::string& text) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const nlohmann::ordered_json j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidArgument("not valid JSON");
+  return ParseChatMessages(j);
+}
+
+Result<std::vector<ChatMessage>> ParseChatMessages(const nlohmann::ordered_json& j) {
   if (!j.is_array()) return InvalidArgument("expected a JSON array of messages ({\"role\": ..., \"content\": ...})");
   std::vector<ChatMessage> loaded;
   for (size_t i = 0; i < j.size(); ++i) {
-    const nlohmann::json& m = j[i];
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content") ||
-        !m["content"].is_string()) {
-      return InvalidArgument(fmt::format("message {}: expected an object with string \"role\" and \"content\"", i));
-    }
-    const std::string role = m["role"].get<std::string>();
-    if (role != "system" && role != "user" && role != "assistant") {
-      return InvalidArgument(fmt::format("message {}: role '{}' is not system, user or assistant", i, role));
-    }
-    ChatMessage msg{role, m["content"].get<std::string>(), std::nullopt};
-    if (m.contains("reasoning_content") && m["reasoning_content"].is_string()) {
-      msg.reasoning_content = m["reasoning_content"].get<std::string>();
-    }
-    loaded.push_back(std::move(msg));
+    auto m = ChatMessage::FromJson(j[i]);
+    if (!m.ok()) return InvalidArgument(fmt::format("message {}: {}", i, m.status().message()));
+    loaded.push_back(std::move(*m));
   }
   return loaded;
 }

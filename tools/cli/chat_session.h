@@ -77,9 +77,11 @@ class ChatSession {
   size_t cached_messages_ = 0;  // messages whose rendering the cache holds (up to the last answer)
 };
 
-// JSON messages ([{"role": "system"|"user"|"assistant", "content": "...", "reasoning_content"?}]),
-// as /save writes and --render-chat reads. Errors (InvalidArgument) name the message.
+// JSON messages ([{"role": "system"|"user"|"assistant"|"tool"|..., "content": "...",
+// "reasoning_content"?, "tool_calls"?, ...}]; see ChatMessage::FromJson), as /save writes and
+// --render-chat and /load read. Errors (InvalidArgument) name the message.
 Result<std::vector<ChatMessage>> ParseChatMessages(const std::string& text);
+Result<std::vector<ChatMessage>> ParseChatMessages(const nlohmann::ordered_json& messages);
 
 // The longest prefix of `evaluated` whose pieces (control tokens as text) equal text[0, limit)'s
 // beginning, as a token count; *bytes gets their text length. A leading BOS, which the rendering

@@ -89,9 +89,13 @@ void AddModeOptions(CLI::App& app, CliArgs& a) {
   app.add_option("--chat-template", a.chat_template,
                  "chat template: chatml, qwen2, qwen2.5, qwen3, or Jinja text (default: the model's)")
       ->group(g);
+  app.add_option("--chat-template-file", a.chat_template_file,
+                 "chat template from a Jinja file, rendered as transformers renders the model's own (default: "
+                 "the model's tokenizer.chat_template)")
+      ->type_name("FILE")->group(g);
   app.add_option("--chat-template-kwargs", a.chat_template_kwargs,
                  "extra template variables as a JSON object, as llama.cpp: {\"enable_thinking\": false} starts "
-                 "Qwen3-style answers without reasoning")
+                 "Qwen3-style answers without reasoning; any other key is a variable the template may read")
       ->type_name("JSON")->group(g);
   app.add_option("--render-chat", a.render_chat,
                  "print the prompt the chat template makes of FILE's JSON messages ([{\"role\", \"content\"}]) "
@@ -188,6 +192,9 @@ Status CheckCliArgs(const CliArgs& a) {
     return InvalidArgument("--dump-logits needs --token-ids");
   }
   if (a.has_prompt && has_file) return conflict("-p/--prompt", "-f/--file", "give one of them");
+  if (!a.chat_template.empty() && !a.chat_template_file.empty()) {
+    return conflict("--chat-template", "--chat-template-file", "give one of them");
+  }
   if (a.has_system && !a.system_prompt_file.empty()) return conflict("-sys", "-sysf", "give one of them");
   if (!a.batch_file.empty()) {
     if (a.has_prompt || has_file) return conflict("--batch-file", "-p/-f", "the prompts come from the batch file");
@@ -231,7 +238,7 @@ Result<CliMode> ResolveCliMode(const CliArgs& a, bool stdin_is_tty, bool model_h
   if (!stdin_is_tty) {
     return InvalidArgument("no prompt: give -p, -f or --batch-file, or -cnv to chat over stdin (stdin is not a terminal)");
   }
-  if (!model_has_template && a.chat_template.empty()) {
+  if (!model_has_template && a.chat_template.empty() && a.chat_template_file.empty()) {
     return InvalidArgument("no prompt, and the model has no chat template: give -p or -f, or -cnv to chat "
                            "with the built-in chatml template");
   }

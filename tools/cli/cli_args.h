@@ -40,6 +40,8 @@ struct CliArgs {
   std::string system_prompt_file;  // -sysf (bytes as they are, a leading BOM dropped)
   bool no_escape = false;
   std::string chat_template;                 // --chat-template NAME or Jinja text
+  std::string chat_template_file;            // --chat-template-file T.jinja
+  std::string chat_template_text;            // its contents (read by main before the model loads)
   std::string chat_template_kwargs;          // --chat-template-kwargs JSON ({"enable_thinking": false})
   std::string render_chat;                   // --render-chat MESSAGES.json: print the rendered prompt
   int32_t n_predict = -1;                    // -n; -1 = until end of generation or a full context

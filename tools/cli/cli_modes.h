@@ -53,8 +53,18 @@ int CheckModelPath(const std::string& path);
 // when it is empty or not UTF-8 (`what` names the contents in that message); kExitOk otherwise.
 int ReadPromptFile(const std::string& path, const char* flag, const char* what, std::string* text);
 
-// The template for -sys, chat and batch messages (--chat-template, else the model's, else chatml).
-Result<ChatTemplate> SelectTemplate(const CliContext& ctx);
+// The template for -sys, chat and batch messages (--chat-template or --chat-template-file, else
+// the model's, else chatml), with bos_token/eos_token from the vocabulary (chat_template_args.cc).
+Result<ChatTemplate> LoadChatTemplate(const CliArgs& args, const Tokenizer& tokenizer);
+inline Result<ChatTemplate> SelectTemplate(const CliContext& ctx) { return LoadChatTemplate(ctx.args, ctx.tokenizer); }
+// The user's template (--chat-template, or the text of --chat-template-file), parsed: checked
+// before the model loads. REQUIRES: one of them is given.
+Result<ChatTemplate> CheckUserChatTemplate(const CliArgs& args);
+// A rendering error with the template's source named ("--chat-template-file T: line 3, ...").
+Status RenderError(const CliArgs& args, const Tokenizer& tokenizer, const Status& s);
+// Whose fault a template error is: 2 for the user's template (or a raise_exception refusing the
+// conversation), 3 for the model's own template, 4 for a failed read.
+int ExitCodeForTemplateError(const CliArgs& args, const Status& s);
 
 // "error: the prompt is N tokens, longer than the context (M, -c)" as a Status (InvalidArgument).
 Status PromptTooLong(size_t n_tokens, uint32_t n_ctx);

@@ -32,13 +32,15 @@ int RunOneShot(CliContext& ctx) {
   const bool templated = a.has_system;
   if (templated) {
     auto tmpl = SelectTemplate(ctx);
-    if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status());
+    if (!tmpl.ok()) return Fail(ExitCodeForTemplateError(a, tmpl.status()), tmpl.status());
     std::vector<ChatMessage> messages = {{"system", a.system_prompt, std::nullopt}, {"user", text, std::nullopt}};
     auto rendered = tmpl->Render(messages, *ChatOptionsFromArgs(a));  // checked at start
-    if (!rendered.ok()) return Fail(kExitUsage, rendered.status());
+    if (!rendered.ok()) {
+      return Fail(ExitCodeForTemplateError(a, rendered.status()), RenderError(a, tok, rendered.status()));
+    }
     text = *rendered;
   }
-  const std::vector<int32_t> tokens = tok.Encode(text, tok.add_bos(), /*parse_special=*/true);
+  const std::vector<int32_t> tokens = tok.Encode(text, templated ? tok.AddBosFor(text) : tok.add_bos(), /*parse_special=*/true);
   if (tokens.empty()) return Fail(kExitUsage, "empty prompt");
   if (tokens.size() > gen.n_ctx()) return Fail(kExitUsage, PromptTooLong(tokens.size(), gen.n_ctx()));
   if (a.verbose_prompt) {

@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-
 #include "cli/chat_session.h"
 #include "cli/cli_modes.h"
 #include "cli/exit_codes.h"
@@ -14,44 +13,58 @@
 
 namespace st {
 
-Result<ChatRenderOptions> ChatOptionsFromArgs(const CliArgs& a) {
-  ChatRenderOptions o;
-  if (a.chat_template_kwargs.empty()) return o;
-  const nlohmann::json kw = nlohmann::json::parse(a.chat_template_kwargs, nullptr, /*allow_exceptions=*/false);
-  if (kw.is_discarded() || !kw.is_object()) {
-    return InvalidArgument(fmt::format("--chat-template-kwargs '{}': expected a JSON object such as "
-                                       "{{\"enable_thinking\": false}}", a.chat_template_kwargs));
+namespace {
+
+// The file: a JSON array of messages, or {"messages": [...], "tools": [...]} (the request body
+// transformers' apply_chat_template and the OpenAI API take).
+Status ParseConversation(const std::string& text, std::vector<ChatMessage>* messages, ChatRenderOptions* options) {
+  const auto j = nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return InvalidArgument("not valid JSON");
+  if (j.is_array()) {
+    ST_ASSIGN_OR_RETURN(*messages, ParseChatMessages(j));
+    return Status::Ok();
   }
-  for (const auto& [key, value] : kw.items()) {
-    if (key == "enable_thinking") {
-      if (!value.is_boolean()) return InvalidArgument("--chat-template-kwargs: enable_thinking must be true or false");
-      o.enable_thinking = value.get<bool>();
+  if (!j.is_object() || !j.contains("messages")) {
+    return InvalidArgument("expected a JSON array of messages, or an object with \"messages\" (and \"tools\")");
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key == "messages") {
+      ST_ASSIGN_OR_RETURN(*messages, ParseChatMessages(value));
+    } else if (key == "tools") {
+      if (!value.is_array() && !value.is_null()) return InvalidArgument("\"tools\" must be a list of tool definitions");
+      if (value.is_array()) options->tools_json = value.dump();
     } else {
-      // The built-in templates read no other variable; say so rather than ignore it silently.
-      return InvalidArgument(fmt::format("--chat-template-kwargs: '{}' is not a variable these templates use "
-                                         "(known: enable_thinking)", key));
+      return InvalidArgument(fmt::format("unknown field \"{}\" (expected \"messages\" and \"tools\"; template "
+                                         "variables go in --chat-template-kwargs)", key));
     }
   }
-  return o;
+  return Status::Ok();
 }
+
+}  // namespace
 
 int RunRenderChat(const CliArgs& a) {
   auto options = ChatOptionsFromArgs(a);
   if (!options.ok()) return Fail(kExitUsage, options.status());
   std::string text;
   if (int code = ReadPromptFile(a.render_chat, "--render-chat", "conversation", &text); code != kExitOk) return code;
-  auto messages = ParseChatMessages(text);
-  if (!messages.ok()) return Fail(kExitUsage, messages.status().WithContext("--render-chat " + a.render_chat));
+  std::vector<ChatMessage> messages;
+  if (Status s = ParseConversation(text, &messages, &*options); !s.ok()) {
+    return Fail(kExitUsage, s.WithContext("--render-chat " + a.render_chat));
+  }
   if (int c = CheckModelPath(a.run.model); c != kExitOk) return c;
   auto model = smallthinker::Model::Load(a.run.model);
   if (!model.ok()) return Fail(ExitCodeForModelError(model.status()), model.status());
   if (!(*model)->has_tokenizer()) {
     return Fail(ExitCodeForModelError((*model)->tokenizer_error()), (*model)->tokenizer_error());
   }
-  auto tmpl = ChatTemplate::Select(a.chat_template, (*model)->tokenizer().impl().chat_template());
-  if (!tmpl.ok()) return Fail(kExitUsage, tmpl.status().WithContext("chat template"));
-  auto rendered = tmpl->Render(*messages, *options);
-  if (!rendered.ok()) return Fail(kExitUsage, rendered.status().WithContext("chat template " + tmpl->name()));
+  const Tokenizer& tok = (*model)->tokenizer().impl();
+  auto tmpl = LoadChatTemplate(a, tok);
+  if (!tmpl.ok()) return Fail(ExitCodeForTemplateError(a, tmpl.status()), tmpl.status());
+  auto rendered = tmpl->Render(messages, *options);
+  if (!rendered.ok()) {
+    return Fail(ExitCodeForTemplateError(a, rendered.status()), RenderError(a, tok, rendered.status()));
+  }
   WriteOut(*rendered);
   if (OutputFailed()) return Fail(kExitIo, fmt::format("writing the rendered prompt failed: {}", OutputError()));
   return kExitOk;

@@ -37,12 +37,6 @@ int Fail(int code, const std::string& message) {
   return code;
 }
 
-Result<ChatTemplate> SelectTemplate(const CliContext& ctx) {
-  auto t = ChatTemplate::Select(ctx.args.chat_template, ctx.tokenizer.chat_template());
-  if (!t.ok()) return t.status().WithContext("chat template");
-  return t;
-}
-
 Status PromptTooLong(size_t n_tokens, uint32_t n_ctx) {
   return InvalidArgument(
       fmt::format("the prompt is {} tokens, longer than the context of {} tokens (-c)", n_tokens, n_ctx));
@@ -121,13 +115,23 @@ int Main(int argc, char** argv) {
   if (auto code = ParseCliArgs(argc, argv, a)) return *code;
   if (Status s = CheckCliArgs(a); !s.ok()) return Fail(kExitUsage, s);
   if (auto o = ChatOptionsFromArgs(a); !o.ok()) return Fail(kExitUsage, o.status());
+  if (!a.chat_template_file.empty()) {
+    if (int code = ReadPromptFile(a.chat_template_file, "--chat-template-file", "chat template", &a.chat_template_text);
+        code != kExitOk) {
+      return code;
+    }
+  }
+  if (!a.chat_template.empty() || !a.chat_template_file.empty()) {
+    if (auto t = CheckUserChatTemplate(a); !t.ok()) return Fail(kExitUsage, t.status());
+  }
   // An output that is one of the inputs would be destroyed by the run (--json equal to -m, the
   // batch results written over the batch file): refuse it before anything is opened.
   const std::vector<NamedPath> outputs = {{"--json", a.json_path}, {"--batch-output", a.batch_output},
                                           {"--dump-logits", a.dump_logits}};
   const std::vector<NamedPath> inputs = {{"-m", a.run.model},          {"-f", a.prompt_file},
                                          {"-sysf", a.system_prompt_file}, {"--batch-file", a.batch_file},
-                                         {"--expert-file", a.run.expert_file}, {"--render-chat", a.render_chat}};
+                                         {"--expert-file", a.run.expert_file}, {"--render-chat", a.render_chat},
+                                         {"--chat-template-file", a.chat_template_file}};
   if (Status s = CheckOutputsAreNotInputs(outputs, inputs); !s.ok()) return Fail(kExitUsage, s);
   if (!a.token_ids.empty()) return RunTokenIds(a);
   if (!a.render_chat.empty()) return RunRenderChat(a);

@@ -228,6 +228,7 @@ std::optional<ApiError> ParseRenderOptions(const json& body, ChatRenderOptions* 
     ST_TRY(GetBool(kw, "enable_thinking", &thinking));
     out->enable_thinking = thinking;
   }
+  out->extra_variables_json = kw.dump();  // every key is a variable the template may read
   return std::nullopt;
 }
 
@@ -253,7 +254,7 @@ std::optional<ApiError> ParseChatRequest(const json& body, const RequestDefaults
   if (!tmpl) return ApiError{500, "no usable chat template: " + template_error, "server_error"};
   auto text = tmpl->Render(messages, options);
   if (!text.ok()) return Bad("chat template: " + text.status().message());
-  out->params.prompt = tokenizer.Encode(*text, tokenizer.add_bos(), /*parse_special=*/true);
+  out->params.prompt = tokenizer.Encode(*text, tokenizer.AddBosFor(*text), /*parse_special=*/true);
   return std::nullopt;
 }
 
