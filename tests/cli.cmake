@@ -44,3 +44,11 @@ add_test(NAME cli_render_chat
   COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/render_chat_check.py
           --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_render_chat)
 set_tests_properties(cli_render_chat PROPERTIES LABELS "cli" TIMEOUT 180)
+
+# tests/cli/template_corpus_check.py (issue 14): the Jinja engine against Python's jinja2 on the
+# public chat templates of tests/data/chat_templates/ (plus Qwen3's and the shipped model's), six
+# conversations each, byte for byte; known differences are listed in the script with their reason.
+add_test(NAME cli_template_corpus
+  COMMAND ${ST_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/template_corpus_check.py
+          --bin ${CMAKE_BINARY_DIR} --work ${CMAKE_BINARY_DIR}/test_scratch/cli_template_corpus)
+set_tests_properties(cli_template_corpus PROPERTIES LABELS "cli" TIMEOUT 300)

@@ -71,7 +71,11 @@ Result<Value> SelectFilter(const std::string& name, const Value& value, CallArgs
   }
   CallArgs test_args;
   test_args.positional.assign(a.positional.begin() + static_cast<std::ptrdiff_t>(k), a.positional.end());
-  ST_ASSIGN_OR_RETURN(List items, Iterate(value));
+  // Jinja2 iterates only a truthy value: none (tools when there are none) selects nothing.
+  List items;
+  if (value.Truthy()) {
+    ST_ASSIGN_OR_RETURN(items, Iterate(value));
+  }
   List out;
   for (const Value& item : items) {
     Value v = item;
@@ -90,7 +94,10 @@ Result<Value> SelectFilter(const std::string& name, const Value& value, CallArgs
 }
 
 Result<Value> MapFilter(const Value& value, CallArgs& a, const Limits& limits) {
-  ST_ASSIGN_OR_RETURN(List items, Iterate(value));
+  List items;  // as select: a falsy value maps to nothing
+  if (value.Truthy()) {
+    ST_ASSIGN_OR_RETURN(items, Iterate(value));
+  }
   List out;
   const Value attr = Arg(a, SIZE_MAX, "attribute");
   if (!attr.is_undefined()) {
