@@ -225,8 +225,12 @@ Result<ChatDelta> ChatTemplate::RenderDelta(std::span<const ChatMessage> message
   }
   ChatRenderOptions old_options = options;
   old_options.add_generation_prompt = false;
-  ST_ASSIGN_OR_RETURN(std::string old_text, Render(messages.first(old_count), old_options));
   ST_ASSIGN_OR_RETURN(std::string new_text, Render(messages, options));
+  // A template may refuse the shorter conversation (no messages, one ending with an answer): then
+  // nothing of the old rendering is known to stay.
+  auto old = Render(messages.first(old_count), old_options);
+  if (!old.ok()) return ChatDelta{0, std::move(new_text)};
+  const std::string& old_text = *old;
   size_t common = 0;
   while (common < old_text.size() && common < new_text.size() && old_text[common] == new_text[common]) ++common;
   ChatDelta d;
@@ -234,9 +238,14 @@ Result<ChatDelta> ChatTemplate::RenderDelta(std::span<const ChatMessage> message
     d.keep_bytes = common;
   } else {
     // Back to the end of the last whole ChatML turn both share: a token boundary (<|im_end|> is
-    // one token). Other templates: where they part (the engine keeps whole matching tokens).
+    // one token), or nothing for the built-ins (all ChatML) when no whole turn is shared. A file's
+    // template: where they part (the engine keeps the whole tokens that still match).
     const size_t p = std::string_view(old_text).substr(0, common).rfind(kImEndNl);
-    d.keep_bytes = p == std::string_view::npos ? common : p + kImEndNl.size();
+    if (p != std::string_view::npos) {
+      d.keep_bytes = p + kImEndNl.size();
+    } else {
+      d.keep_bytes = name_ == "jinja" ? common : 0;
+    }
   }
   d.text = new_text.substr(d.keep_bytes);
   return d;

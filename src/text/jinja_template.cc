@@ -242,7 +242,8 @@ class Interp {
     }
     Dict kwargs;
     for (auto& [k, v] : a.keyword) {
-      const bool param = std::any_of(m.params.begin(), m.params.end(), [&](const MacroParam& p) { return p.name == k; });
+      const std::string& key = k;  // a structured binding cannot be captured before C++20 (clang 14)
+      const bool param = std::any_of(m.params.begin(), m.params.end(), [&](const MacroParam& p) { return p.name == key; });
       if (param || k == "caller") {
         frame->vars.Set(k, v);
       } else {

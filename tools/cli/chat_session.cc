@@ -44,7 +44,9 @@ Result<TurnPlan> ChatSession::Replan(std::span<const int32_t> evaluated) {
   }
   ChatRenderOptions old_options = options_;
   old_options.add_generation_prompt = false;
-  auto old_text = template_.Render(std::span(messages_).first(cached_messages_), old_options);
+  // keep_bytes > 0 only when the old rendering succeeded (see RenderDelta).
+  auto old_text = delta->keep_bytes == 0 ? Result<std::string>(std::string())
+                                         : template_.Render(std::span(messages_).first(cached_messages_), old_options);
   if (!old_text.ok()) {
     messages_.pop_back();
     return old_text.status();
