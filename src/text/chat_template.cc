@@ -189,6 +189,14 @@ void ChatTemplate::SetSpecialTokens(std::optional<std::string> bos, std::optiona
   eos_token_ = std::move(eos);
 }
 
+void ChatTemplate::SetSpecialTokensFrom(const Tokenizer& tok) {
+  auto piece = [&](int32_t id) -> std::optional<std::string> {
+    if (id < 0 || id >= tok.n_vocab()) return std::nullopt;
+    return tok.TokenToPiece(id, /*render_special=*/true);
+  };
+  SetSpecialTokens(piece(tok.bos()), piece(tok.eos()));
+}
+
 Result<std::string> ChatTemplate::Render(std::span<const ChatMessage> messages,
                                          const ChatRenderOptions& options) const {
   jinja::List list;

@@ -25,6 +25,7 @@
 
 #include "smallthinker/status.h"
 #include "text/jinja_template.h"
+#include "text/tokenizer.h"
 
 namespace st {
 
@@ -88,6 +89,8 @@ class ChatTemplate {
   // The texts of the vocabulary's BOS and EOS tokens, the bos_token/eos_token variables (unset:
   // the variable is undefined, as transformers leaves it for a tokenizer without one).
   void SetSpecialTokens(std::optional<std::string> bos, std::optional<std::string> eos);
+  // The same from a vocabulary: its BOS and EOS tokens' texts, as llama.cpp passes them.
+  void SetSpecialTokensFrom(const Tokenizer& tokenizer);
 
   // The prompt text for `messages`. Errors: a message with an empty role or a bad extra_json
   // (InvalidArgument), and those of the template (see the top of this file).

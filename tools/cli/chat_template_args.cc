@@ -47,12 +47,7 @@ Result<ChatTemplate> CheckUserChatTemplate(const CliArgs& a) {
 Result<ChatTemplate> LoadChatTemplate(const CliArgs& a, const Tokenizer& tok) {
   Result<ChatTemplate> t = UserTemplate(a) ? CheckUserChatTemplate(a) : ChatTemplate::Select("", tok.chat_template());
   if (!t.ok()) return UserTemplate(a) ? t.status() : t.status().WithContext(TemplateSource(a, true));
-  // bos_token / eos_token: the vocabulary's texts for them, as llama.cpp passes them.
-  auto piece = [&](int32_t id) -> std::optional<std::string> {
-    if (id < 0 || id >= tok.n_vocab()) return std::nullopt;
-    return tok.TokenToPiece(id, /*render_special=*/true);
-  };
-  t->SetSpecialTokens(piece(tok.bos()), piece(tok.eos()));
+  t->SetSpecialTokensFrom(tok);
   return t;
 }
 

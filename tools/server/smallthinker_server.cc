@@ -124,12 +124,7 @@ int Main(int argc, char** argv) {
   const smallthinker::Tokenizer& tok = model.tokenizer();
   auto tmpl = ChatTemplate::Select(a.chat_template, tok.chat_template());
   if (tmpl.ok()) {
-    // bos_token / eos_token: the vocabulary's texts, as the CLI and llama.cpp pass them.
-    auto piece = [&](int32_t id) -> std::optional<std::string> {
-      if (id < 0 || id >= tok.n_vocab()) return std::nullopt;
-      return tok.TokenToPiece(id, /*render_special=*/true);
-    };
-    tmpl->SetSpecialTokens(piece(tok.bos()), piece(tok.eos()));
+    tmpl->SetSpecialTokensFrom(tok.impl());  // bos_token / eos_token, as the CLI sets them
     st.chat_template.emplace(std::move(*tmpl));
   } else if (!a.chat_template.empty()) {
     std::fprintf(stderr, "error: --chat-template: %s\n", tmpl.status().message().c_str());
